@@ -1,0 +1,98 @@
+// The list of differentiable primitives, after Burn's Backend trait: the GPU
+// dispatchers and the CPU references implement the same interface, so that
+// autograd and a whole training step can run on either and be compared.
+//
+// Layouts are Keras's (channels last):
+//   images  x, y, dx, dy   N×H×W×C
+//   conv kernel w          K×K×C×F   (kh, kw, in, out)
+//   dense kernel w         K×M       (in, out)
+//   biases b               F or M
+//   logits, probabilities  N×classes
+
+export interface Tensor {
+  readonly shape: readonly number[];
+}
+
+export interface RmspropHyper {
+  lr: number;
+  rho: number;
+  epsilon: number;
+}
+
+export interface AdamHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  /** 1-based step count (Keras's `iterations + 1`). */
+  t: number;
+}
+
+export interface Backend<T extends Tensor> {
+  readonly name: 'gpu' | 'cpu';
+
+  /** Copies host values into a new tensor of `shape`. */
+  fromArray(data: ArrayLike<number>, shape: readonly number[]): T;
+  /** Reads a tensor back as float64 (flushes pending GPU work). */
+  toArray(t: T): Promise<Float64Array>;
+  /** The same storage under another shape (Flatten); dispose only one of them. */
+  reshape(t: T, shape: readonly number[]): T;
+  dispose(t: T): void;
+
+  /** Elementwise a + b (gradient accumulation where a tensor feeds two ops). */
+  add(a: T, b: T): T;
+
+  /** 'same' convolution, stride 1, odd square kernel: x N×H×W×C, w K×K×C×F, b F → N×H×W×F. */
+  conv2dForward(x: T, w: T, b: T): T;
+  /** dy N×H×W×F, w K×K×C×F → dx N×H×W×C. */
+  conv2dBackwardInput(dy: T, w: T): T;
+  /** x N×H×W×C, dy N×H×W×F → dw K×K×C×F (K from `kernelSize`), db F. */
+  conv2dBackwardFilter(x: T, dy: T, kernelSize: number): { dw: T; db: T };
+
+  /**
+   * 2×2 max pool, stride 2, TF 'same' padding at the end only:
+   * x N×H×W×C → y N×⌈H/2⌉×⌈W/2⌉×C. `argmax` (shape of y) holds which of the
+   * window's cells won (dy*2+dx, first on ties); padding never wins.
+   */
+  maxPool2dForward(x: T): { y: T; argmax: T };
+  /** Routes dy to each window's arg-max: → dx of `xShape`. */
+  maxPool2dBackward(dy: T, argmax: T, xShape: readonly number[]): T;
+
+  /** x N×K, w K×M, b M → N×M. */
+  denseForward(x: T, w: T, b: T): T;
+  /** dy N×M, w K×M → dx N×K. */
+  denseBackwardInput(dy: T, w: T): T;
+  /** x N×K, dy N×M → dw K×M, db M. */
+  denseBackwardWeights(x: T, dy: T): { dw: T; db: T };
+
+  /** max(x, alpha·x); ReLU is alpha = 0. */
+  leakyReluForward(x: T, alpha: number): T;
+  /** dy where x > 0, alpha·dy elsewhere. */
+  leakyReluBackward(x: T, dy: T, alpha: number): T;
+
+  /**
+   * Softmax over the last axis fused with categorical cross-entropy, mean over
+   * the batch, probabilities clipped to [1e-7, 1 - 1e-7] as Keras does:
+   * logits N×C, onehot N×C → probs N×C and dlogits = gate·(probs − onehot)/N,
+   * where gate is 0 when the true class's probability was clipped.
+   */
+  softmaxCrossEntropy(logits: T, onehot: T): { probs: T; dlogits: T };
+  /** Sigmoid fused with binary cross-entropy (same clipping): logits N×1, targets N×1. */
+  sigmoidBinaryCrossEntropy(logits: T, targets: T): { probs: T; dlogits: T };
+
+  /**
+   * Inverted dropout: keeps an element with probability 1 − rate and scales it
+   * by 1/(1 − rate). The mask is a pure function of (seed, step, index) from a
+   * counter-based RNG, identical on both backends.
+   */
+  dropoutForward(x: T, rate: number, seed: number, step: number): T;
+  dropoutBackward(dy: T, rate: number, seed: number, step: number): T;
+
+  /** Keras 2 RMSprop, in place on param and acc. */
+  rmspropUpdate(param: T, grad: T, acc: T, h: RmspropHyper): void;
+  /** Keras 2 Adam, in place on param, m and v. */
+  adamUpdate(param: T, grad: T, m: T, v: T, h: AdamHyper): void;
+}
+
+/** Product of a shape's dimensions. */
+export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
