@@ -33,11 +33,15 @@ export interface Backend<T extends Tensor> {
 
   /** Copies host values into a new tensor of `shape`. */
   fromArray(data: ArrayLike<number>, shape: readonly number[]): T;
+  /** Overwrites a tensor's values from the host (loading weights). */
+  write(t: T, data: ArrayLike<number>): void;
   /** Reads a tensor back as float64 (flushes pending GPU work). */
   toArray(t: T): Promise<Float64Array>;
   /** The same storage under another shape (Flatten); dispose only one of them. */
   reshape(t: T, shape: readonly number[]): T;
   dispose(t: T): void;
+  /** Ends a step: the GPU submits what it recorded; the CPU has nothing to do. */
+  flush(): void;
 
   /** Elementwise a + b (gradient accumulation where a tensor feeds two ops). */
   add(a: T, b: T): T;
@@ -77,6 +81,10 @@ export interface Backend<T extends Tensor> {
    * where gate is 0 when the true class's probability was clipped.
    */
   softmaxCrossEntropy(logits: T, onehot: T): { probs: T; dlogits: T };
+  /** Softmax over the last axis alone (inference): logits N×C → probs N×C. */
+  softmax(logits: T): T;
+  /** Sigmoid alone (inference): logits N×1 → probs N×1. */
+  sigmoid(logits: T): T;
   /** Sigmoid fused with binary cross-entropy (same clipping): logits N×1, targets N×1. */
   sigmoidBinaryCrossEntropy(logits: T, targets: T): { probs: T; dlogits: T };
 

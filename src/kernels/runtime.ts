@@ -73,7 +73,8 @@ export class GpuTensor {
  */
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
-  private pending: GPUBuffer[] = [];
+  // A Set: a Flatten view and its source share one buffer and both get released.
+  private pending = new Set<GPUBuffer>();
   private sizes = new WeakMap<GPUBuffer, number>();
   numBuffers = 0;
   numBytesAllocated = 0;
@@ -98,7 +99,7 @@ export class BufferPool {
   }
 
   release(buffer: GPUBuffer): void {
-    this.pending.push(buffer);
+    this.pending.add(buffer);
   }
 
   /** Called after a submit: released buffers become reusable. */
@@ -110,7 +111,7 @@ export class BufferPool {
       if (!list) this.free.set(size, (list = []));
       list.push(buffer);
     }
-    this.pending = [];
+    this.pending.clear();
   }
 }
 
@@ -309,10 +310,15 @@ export class Gpu {
   }
 
   /** Reads a tensor back to the host (submits pending work first). */
-  async read(t: GpuTensor): Promise<Float32Array> {
-    const bytes = t.size * 4;
+  read(t: GpuTensor): Promise<Float32Array> {
+    return this.readRange(t, 0, t.size);
+  }
+
+  /** Reads `count` elements from element `start` of a tensor. */
+  async readRange(t: GpuTensor, start: number, count: number): Promise<Float32Array> {
+    const bytes = count * 4;
     const staging = this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    this.copy(t.buffer, 0, staging, 0, Math.ceil(bytes / 4) * 4);
+    this.copy(t.buffer, start * 4, staging, 0, bytes);
     this.submit();
     await staging.mapAsync(GPUMapMode.READ);
     const out = new Float32Array(staging.getMappedRange(0, bytes).slice(0));

@@ -1,20 +1,12 @@
 // Random test inputs: a fresh seed every run (printed, so a failure can be
 // replayed with HANDSCAN_TEST_SEED=...), never zeros.
 import { CpuTensor } from '../../src/kernels/cpu-tensor.ts';
+import { mulberry32 } from '../../src/nn/init.ts';
 
 export const TEST_SEED = Number(process.env.HANDSCAN_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
-/** mulberry32: a small, fast, seedable generator of floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seedable uniform generator in [0, 1) (the engine's own). */
+export const rng = mulberry32;
 
 /** Uniform in [-scale, scale] with |v| ≥ scale/100, so no value is zero. */
 export function randomTensor(shape: readonly number[], random: () => number, scale = 1): CpuTensor {

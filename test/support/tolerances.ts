@@ -8,3 +8,7 @@ export const FINITE_DIFFERENCES = 1e-6;
 export const OPTIMIZER = 1e-6;
 /** Central-difference step for float64 finite differences. */
 export const FD_STEP = 1e-5;
+/** One or two float32 roundings, relative (2 ulp): exact float32 arithmetic. */
+export const FLOAT32_ROUNDING = 2 ** -22;
+/** Dropout's kept fraction over ≥ 1e6 elements against 1 − rate, relative (over 10 standard deviations). */
+export const DROPOUT_FRACTION = 0.01;

@@ -1,0 +1,41 @@
+// The Backend on the CPU reference kernels (float64): the yardstick that
+// finite differences check and the GPU is compared against.
+import type { Backend } from './backend.ts';
+import { leakyReluBackward, leakyReluForward } from './activation.ref.ts';
+import { conv2dBackwardFilter, conv2dBackwardInput, conv2dForward } from './conv2d.ref.ts';
+import { CpuTensor } from './cpu-tensor.ts';
+import { sigmoid, sigmoidBinaryCrossEntropy, softmax, softmaxCrossEntropy } from './cross-entropy.ref.ts';
+import { denseBackwardInput, denseBackwardWeights, denseForward } from './dense.ref.ts';
+import { dropoutBackward, dropoutForward } from './dropout.ref.ts';
+import { add } from './elementwise.ref.ts';
+import { maxPool2dBackward, maxPool2dForward } from './maxpool2d.ref.ts';
+import { adamUpdate, rmspropUpdate } from './optimizers.ref.ts';
+
+export const cpuBackend: Backend<CpuTensor> = {
+  name: 'cpu',
+  fromArray: (data, shape) => CpuTensor.from(data, shape),
+  write: (t, data) => t.data.set(data),
+  toArray: async (t) => Float64Array.from(t.data),
+  reshape: (t, shape) => new CpuTensor(shape, t.data),
+  dispose: () => {},
+  flush: () => {},
+  add,
+  conv2dForward,
+  conv2dBackwardInput,
+  conv2dBackwardFilter,
+  maxPool2dForward,
+  maxPool2dBackward,
+  denseForward,
+  denseBackwardInput,
+  denseBackwardWeights,
+  leakyReluForward,
+  leakyReluBackward,
+  softmax,
+  sigmoid,
+  softmaxCrossEntropy,
+  sigmoidBinaryCrossEntropy,
+  dropoutForward,
+  dropoutBackward,
+  rmspropUpdate,
+  adamUpdate,
+};

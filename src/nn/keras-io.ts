@@ -1,0 +1,490 @@
+// Keras 2 HDF5 weight files, read and written with h5wasm, and the Keras 2
+// Sequential `model_config` JSON of a ModelSpec.
+//
+// The layout Keras 2 `model.save` / `ModelCheckpoint` writes (keras/engine/saving.py):
+//   /                     attrs keras_version, backend, model_config (JSON)
+//   /model_weights        attrs layer_names (every layer, model order), keras_version, backend
+//   /model_weights/L      attr weight_names, e.g. ['conv2d_1/kernel:0', 'conv2d_1/bias:0'];
+//                         [] for a layer without weights
+//   /model_weights/L/conv2d_1/kernel:0   float32 dataset (kh, kw, in, out) or (in, out)
+// `save_weights` writes the same layer groups and layer_names at the root.
+// Strings are fixed-length byte strings, as h5py stores Python bytes, so that
+// Keras versions that call .decode() on them read them.
+//
+// Handscan's own state (optimizer moments, epoch, RNG...) lives in /handscan,
+// which Keras never opens:
+//   /handscan             attr version = 1
+//   /handscan/state       scalar string dataset: JSON of every non-array value
+//                         of `extra` (a dataset, as it may outgrow the 64 KiB an
+//                         attribute can hold)
+//   /handscan/arrays/K    float32 dataset for each Float32Array value of
+//                         `extra` under key K; a '/' in K makes subgroups
+//                         ('adam/m/conv2d_1/kernel' → arrays/adam/m/conv2d_1/kernel)
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import h5wasm, { Dataset, Group, Module } from 'h5wasm/node';
+import { replaceFile } from '../train/atomic-file.ts';
+import { modelSpec, type ModelName } from './models.ts';
+import type { LayerWeights } from './sequential.ts';
+import type { Activation, LayerSpec, ModelSpec } from './spec.ts';
+
+export type { LayerWeights };
+
+export interface KerasCheckpoint {
+  /** Every layer in model order, weightless ones with weights: []. */
+  layers: LayerWeights[];
+  /** Parsed JSON of the root `model_config` attribute, when present. */
+  modelConfig?: unknown;
+  /** Handscan's own state: Float32Array values become datasets, the rest JSON (NaN and ±Infinity turn into null, as in JSON). */
+  extra?: Record<string, unknown>;
+}
+
+/** What Keras 2.2.4 writes; Keras converts weights only for files of Keras 1. */
+const KERAS_VERSION = '2.2.4';
+const BACKEND = 'tensorflow';
+const EXTRA_VERSION = 1;
+
+let ready: Promise<void> | undefined;
+/** h5wasm, with HDF5 errors thrown as exceptions instead of printed and ignored. */
+async function hdf5(): Promise<void> {
+  ready ??= h5wasm.ready.then((module) => {
+    module.activate_throwing_error_handler();
+  });
+  await ready;
+}
+
+/** One line from an HDF5 error stack: its innermost call and message (HDF5-DIAG #000). */
+function reason(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  const top = /#000:.* in (\w+\(\)): (.*)/.exec(text);
+  return top ? `${top[1]} ${top[2]}` : text.split('\n')[0];
+}
+
+/** A string or string-list attribute (fixed or variable length); Keras writes an empty list as a zero-length float64 array. */
+function stringsAttr(node: Group, name: string): string[] | undefined {
+  if (!(name in node.attrs)) return undefined;
+  const v = node.attrs[name].value;
+  if (typeof v === 'string') return [v];
+  if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v as string[];
+  if (ArrayBuffer.isView(v) && (v as Float64Array).length === 0) return [];
+  throw new Error(`attribute ${node.path}/${name} is not a list of strings`);
+}
+
+const byteLength = (s: string) => Buffer.byteLength(s, 'utf8');
+
+function writeStringsAttr(node: Group, name: string, values: string[]): void {
+  const size = Math.max(1, ...values.map(byteLength));
+  node.create_attribute(name, values, [values.length], `S${size}`);
+}
+
+function writeStringAttr(node: Group, name: string, value: string): void {
+  node.create_attribute(name, value, null, `S${Math.max(1, byteLength(value))}`);
+}
+
+/** 'conv2d_1/kernel:0' → 'kernel'. */
+const shortWeightName = (full: string) => full.slice(full.lastIndexOf('/') + 1).replace(/:\d+$/, '');
+
+function readFloat32(ds: Dataset, what: string): { shape: number[]; values: Float32Array } {
+  const { type, size } = ds.metadata;
+  if (type !== Module.H5T_class_t.H5T_FLOAT.value || (size !== 4 && size !== 8)) {
+    throw new Error(`${what} is not float32 or float64 (HDF5 type class ${type}, ${size} bytes)`);
+  }
+  const shape = ds.shape ?? [];
+  const v = ds.value as Float32Array | Float64Array;
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (v.length !== count) throw new Error(`${what} holds ${v.length} values for shape [${shape}]`);
+  return { shape, values: v instanceof Float32Array ? v : Float32Array.from(v) };
+}
+
+function readLayers(root: Group): LayerWeights[] {
+  // Keras's load_weights: the root when it has layer_names, else model_weights.
+  const modelWeights = root.get('model_weights');
+  const group = 'layer_names' in root.attrs ? root : modelWeights instanceof Group ? modelWeights : undefined;
+  const layerNames = group && stringsAttr(group, 'layer_names');
+  if (!group || !layerNames) throw new Error('not a Keras 2 weight file: no layer_names attribute at / or /model_weights');
+  return layerNames.map((layer) => {
+    const g = group.get(layer);
+    if (!(g instanceof Group)) throw new Error(`layer '${layer}' is listed in layer_names but ${group.path.replace(/\/$/, '')}/${layer} is missing`);
+    const weightNames = stringsAttr(g, 'weight_names');
+    if (!weightNames) throw new Error(`layer group ${g.path} has no weight_names attribute`);
+    const weights = weightNames.map((full) => {
+      const ds = g.get(full);
+      if (!(ds instanceof Dataset)) throw new Error(`missing weight ${g.path}/${full}`);
+      return { name: shortWeightName(full), ...readFloat32(ds, `weight ${g.path}/${full}`) };
+    });
+    return { name: layer, weights };
+  });
+}
+
+function readExtra(root: Group): Record<string, unknown> | undefined {
+  const group = root.get('handscan');
+  if (!(group instanceof Group)) return undefined;
+  const version = group.attrs.version?.value;
+  if (Number(version) !== EXTRA_VERSION) throw new Error(`/handscan has version ${String(version)}, this Handscan reads version ${EXTRA_VERSION}`);
+  const state = group.get('state');
+  if (!(state instanceof Dataset) || typeof state.value !== 'string') throw new Error('/handscan/state is missing or not a string');
+  let extra: Record<string, unknown>;
+  try {
+    extra = JSON.parse(state.value);
+  } catch (e) {
+    throw new Error(`/handscan/state is not valid JSON (${(e as Error).message})`);
+  }
+  const walk = (g: Group, prefix: string) => {
+    for (const key of g.keys()) {
+      const child = g.get(key);
+      if (child instanceof Group) walk(child, `${prefix}${key}/`);
+      else if (child instanceof Dataset) extra[`${prefix}${key}`] = readFloat32(child, `array ${child.path}`).values;
+    }
+  };
+  const arrays = group.get('arrays');
+  if (arrays instanceof Group) walk(arrays, '');
+  return extra;
+}
+
+/**
+ * Reads a Keras 2 HDF5 weight file (a full model from `save`/`ModelCheckpoint`
+ * or a `save_weights` file) or a Handscan checkpoint. Weights come back in the
+ * order of weight_names, as float32. Throws an Error with a one-line message
+ * naming the file when it is missing, not HDF5, or not laid out as Keras's.
+ */
+export async function readKerasWeights(path: string): Promise<KerasCheckpoint> {
+  await hdf5();
+  const info = await stat(path).catch(() => undefined);
+  if (!info) throw new Error(`${path}: no such file`);
+  if (!info.isFile()) throw new Error(`${path}: not a file`);
+  let file: InstanceType<typeof h5wasm.File>;
+  try {
+    file = new h5wasm.File(resolve(path), 'r');
+  } catch (e) {
+    throw new Error(`${path}: not an HDF5 file, or a damaged one (${reason(e)})`);
+  }
+  try {
+    const checkpoint: KerasCheckpoint = { layers: readLayers(file) };
+    const config = stringsAttr(file, 'model_config');
+    if (config) {
+      try {
+        checkpoint.modelConfig = JSON.parse(config[0]);
+      } catch (e) {
+        throw new Error(`the model_config attribute is not valid JSON (${(e as Error).message})`);
+      }
+    }
+    const extra = readExtra(file);
+    if (extra) checkpoint.extra = extra;
+    return checkpoint;
+  } catch (e) {
+    throw new Error(`${path}: ${reason(e)}`);
+  } finally {
+    file.close();
+  }
+}
+
+/** Checks everything that can go wrong before the file is touched, so a bad checkpoint never replaces a good one. */
+function checkCheckpoint(ckpt: KerasCheckpoint): void {
+  const seen = new Set<string>();
+  for (const layer of ckpt.layers) {
+    if (!/^[^/.][^/]*$/.test(layer.name)) throw new Error(`layer name '${layer.name}' cannot be an HDF5 group name`);
+    if (seen.has(layer.name)) throw new Error(`layer name '${layer.name}' appears twice`);
+    seen.add(layer.name);
+    const names = new Set<string>();
+    for (const w of layer.weights) {
+      if (!/^[A-Za-z_][\w-]*$/.test(w.name) || names.has(w.name)) throw new Error(`layer ${layer.name}: weight name '${w.name}' is empty, repeated or has odd characters`);
+      names.add(w.name);
+      if (!(w.values instanceof Float32Array)) throw new Error(`layer ${layer.name}/${w.name}: values must be a Float32Array`);
+      const count = w.shape.reduce((a, b) => a * b, 1);
+      if (w.values.length !== count) throw new Error(`layer ${layer.name}/${w.name}: ${w.values.length} values for shape [${w.shape}]`);
+    }
+  }
+  if (ckpt.modelConfig !== undefined) {
+    // Keras lists no InputLayer among a Sequential model's layers.
+    const configured = kerasConfigLayers(ckpt.modelConfig)
+      .filter((l) => l.class_name !== 'InputLayer')
+      .map((l) => l.config.name);
+    const given = ckpt.layers.map((l) => l.name);
+    if (configured.join(',') !== given.join(',')) throw new Error(`model_config names layers [${configured.join(', ')}] but the weights are for [${given.join(', ')}]`);
+  }
+  for (const [key, value] of Object.entries(ckpt.extra ?? {})) {
+    if (value instanceof Float32Array) {
+      if (!/^[^/.][^/]*(\/[^/.][^/]*)*$/.test(key)) throw new Error(`extra array key '${key}' cannot be an HDF5 path`);
+      continue;
+    }
+    JSON.stringify(value, (k, v) => {
+      if (ArrayBuffer.isView(v)) throw new Error(`extra.${key}${k ? `.${k}` : ''}: only top-level Float32Array values are stored as arrays; store other arrays as plain number[]`);
+      return v;
+    });
+  }
+}
+
+function writeExtra(root: Group, extra: Record<string, unknown>): void {
+  const group = root.create_group('handscan');
+  group.create_attribute('version', EXTRA_VERSION, null, '<i4');
+  const state = Object.fromEntries(Object.entries(extra).filter(([, v]) => !(v instanceof Float32Array)));
+  const json = JSON.stringify(state);
+  group.create_dataset({ name: 'state', data: json, shape: [], dtype: `S${Math.max(1, byteLength(json))}` });
+  const arrays = group.create_group('arrays');
+  for (const [key, value] of Object.entries(extra)) {
+    if (!(value instanceof Float32Array)) continue;
+    const parts = key.split('/');
+    let g = arrays;
+    for (const part of parts.slice(0, -1)) {
+      const child = g.get(part);
+      if (child instanceof Dataset) throw new Error(`extra keys '${child.path.slice('/handscan/arrays/'.length)}' and '${key}' collide`);
+      g = child instanceof Group ? child : g.create_group(part);
+    }
+    if (g.get(parts[parts.length - 1])) throw new Error(`extra key '${key}' collides with another key`);
+    g.create_dataset({ name: parts[parts.length - 1], data: value, shape: [value.length] });
+  }
+}
+
+/**
+ * Writes a checkpoint in the full-model layout Keras's load_model reads (with
+ * model_config when the checkpoint has one, without optimizer_weights or
+ * training_config) plus /handscan for `extra`. Atomic: the file is written
+ * beside `path` under a temporary name and renamed over it only once
+ * complete, so a crash leaves the previous file intact.
+ */
+export async function writeKerasWeights(path: string, ckpt: KerasCheckpoint): Promise<void> {
+  await hdf5();
+  try {
+    checkCheckpoint(ckpt);
+    await replaceFile(path, (temporary) => {
+      const file = new h5wasm.File(temporary, 'w');
+      try {
+        writeStringAttr(file, 'keras_version', KERAS_VERSION);
+        writeStringAttr(file, 'backend', BACKEND);
+        if (ckpt.modelConfig !== undefined) writeStringAttr(file, 'model_config', JSON.stringify(ckpt.modelConfig));
+        const weights = file.create_group('model_weights');
+        writeStringsAttr(weights, 'layer_names', ckpt.layers.map((l) => l.name));
+        writeStringAttr(weights, 'keras_version', KERAS_VERSION);
+        writeStringAttr(weights, 'backend', BACKEND);
+        for (const layer of ckpt.layers) {
+          const g = weights.create_group(layer.name);
+          writeStringsAttr(g, 'weight_names', layer.weights.map((w) => `${layer.name}/${w.name}:0`));
+          // Keras names datasets by the weight's full name, so 'conv2d_1/kernel:0' is a subgroup and a dataset.
+          const inner = layer.weights.length > 0 ? g.create_group(layer.name) : g;
+          for (const w of layer.weights) inner.create_dataset({ name: `${w.name}:0`, data: w.values, shape: w.shape, dtype: '<f4' });
+        }
+        if (ckpt.extra) writeExtra(file, ckpt.extra);
+      } finally {
+        file.close();
+      }
+    });
+  } catch (e) {
+    throw new Error(`${path}: cannot write checkpoint: ${reason(e)}`);
+  }
+}
+
+// ---- model_config ------------------------------------------------------------
+
+interface KerasLayerConfig {
+  class_name: string;
+  config: Record<string, unknown> & { name: string };
+}
+
+/** Keras's class name for each spec layer type, and the prefix of its automatic layer name. */
+const KERAS_CLASS: Record<LayerSpec['type'], [className: string, prefix: string]> = {
+  conv2d: ['Conv2D', 'conv2d'],
+  maxpool2d: ['MaxPooling2D', 'max_pooling2d'],
+  flatten: ['Flatten', 'flatten'],
+  dense: ['Dense', 'dense'],
+  relu: ['ReLU', 're_lu'],
+  leakyrelu: ['LeakyReLU', 'leaky_re_lu'],
+  dropout: ['Dropout', 'dropout'],
+  softmax: ['Activation', 'activation'],
+  sigmoid: ['Activation', 'activation'],
+};
+
+/** Keras 2's automatic layer names for a spec (conv2d_1, max_pooling2d_1, ...), as Sequential.build names them. */
+export function kerasLayerNames(spec: ModelSpec): string[] {
+  const counts = new Map<string, number>();
+  return spec.layers.map((l) => {
+    const prefix = KERAS_CLASS[l.type][1];
+    counts.set(prefix, (counts.get(prefix) ?? 0) + 1);
+    return `${prefix}_${counts.get(prefix)}`;
+  });
+}
+
+/**
+ * A checkpoint's layer list for a spec: every layer of the model in order,
+ * named as Keras names it, with the weights of `weighted` (from
+ * Sequential.getWeights, which lists only layers with weights) matched by name.
+ */
+export function kerasLayers(spec: ModelSpec, weighted: readonly LayerWeights[]): LayerWeights[] {
+  const byName = new Map(weighted.map((l) => [l.name, l]));
+  const layers = kerasLayerNames(spec).map((name) => ({ name, weights: byName.get(name)?.weights ?? [] }));
+  const unused = weighted.filter((l) => !layers.some((k) => k.name === l.name));
+  if (unused.length > 0) throw new Error(`weights for layers [${unused.map((l) => l.name).join(', ')}] that the model does not have`);
+  return layers;
+}
+
+// Keras 2.2's get_config() fields: Glorot uniform is VarianceScaling(1, fan_avg, uniform), which every Keras 2 deserialises.
+const GLOROT_UNIFORM = { class_name: 'VarianceScaling', config: { scale: 1.0, mode: 'fan_avg', distribution: 'uniform', seed: null } };
+const ZEROS = { class_name: 'Zeros', config: {} };
+const NO_REGULARIZATION = { kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null, kernel_constraint: null, bias_constraint: null };
+
+function kerasLayerConfig(l: LayerSpec): Record<string, unknown> {
+  switch (l.type) {
+    case 'conv2d':
+      return {
+        filters: l.filters,
+        kernel_size: [l.kernelSize, l.kernelSize],
+        strides: [1, 1],
+        padding: 'same',
+        data_format: 'channels_last',
+        dilation_rate: [1, 1],
+        activation: l.activation,
+        use_bias: true,
+        kernel_initializer: GLOROT_UNIFORM,
+        bias_initializer: ZEROS,
+        ...NO_REGULARIZATION,
+      };
+    case 'maxpool2d':
+      return { pool_size: [2, 2], padding: 'same', strides: [2, 2], data_format: 'channels_last' };
+    case 'flatten':
+      return { data_format: 'channels_last' };
+    case 'dense':
+      return { units: l.units, activation: l.activation, use_bias: true, kernel_initializer: GLOROT_UNIFORM, bias_initializer: ZEROS, ...NO_REGULARIZATION };
+    case 'relu':
+      return { max_value: null, negative_slope: 0.0, threshold: 0.0 };
+    case 'leakyrelu':
+      return { alpha: l.alpha };
+    case 'dropout':
+      return { rate: l.rate, noise_shape: null, seed: null };
+    case 'softmax':
+    case 'sigmoid':
+      return { activation: l.type };
+  }
+}
+
+/** The Keras 2 Sequential model_config of a spec: what Keras's model.get_config() would give for the same network. */
+export function kerasModelConfigOf(spec: ModelSpec): { class_name: 'Sequential'; config: { name: string; layers: KerasLayerConfig[] } } {
+  const names = kerasLayerNames(spec);
+  const layers = spec.layers.map((l, i) => ({
+    class_name: KERAS_CLASS[l.type][0],
+    config: {
+      name: names[i],
+      trainable: true,
+      ...(i === 0 ? { batch_input_shape: [null, ...spec.inputShape] } : {}),
+      dtype: 'float32',
+      ...kerasLayerConfig(l),
+    },
+  }));
+  return { class_name: 'Sequential', config: { name: 'sequential_1', layers } };
+}
+
+/** The model_config of one of the paper's two networks (REFERENCE.md). */
+export function kerasModelConfig(model: ModelName, classes: number) {
+  return kerasModelConfigOf(modelSpec(model, classes));
+}
+
+/** The layer list of a Sequential model_config: Keras 2.2+ nests it in config.layers, Keras 2.0-2.1 made config the list. */
+function kerasConfigLayers(config: unknown): KerasLayerConfig[] {
+  const c = (typeof config === 'string' ? JSON.parse(config) : config) as { class_name?: unknown; config?: unknown };
+  if (c?.class_name !== 'Sequential') throw new Error(`model_config: only Sequential models are supported, this is ${JSON.stringify(c?.class_name ?? null)}`);
+  const layers = Array.isArray(c.config) ? c.config : (c.config as { layers?: unknown })?.layers;
+  if (!Array.isArray(layers)) throw new Error('model_config: the Sequential model has no layer list');
+  layers.forEach((l, i) => {
+    if (typeof l?.class_name !== 'string' || typeof l?.config?.name !== 'string') throw new Error(`model_config: layer ${i + 1} has no class_name or name`);
+  });
+  return layers;
+}
+
+const ACTIVATIONS: readonly Activation[] = ['linear', 'relu', 'softmax', 'sigmoid'];
+
+/**
+ * Parses a Keras 2 Sequential model_config (object or JSON string) into a
+ * ModelSpec. Throws a one-line Error naming the first layer or setting
+ * Handscan cannot run (Handscan's conv is 'same', stride 1, square and odd;
+ * its pooling is 2×2 stride 2 'same').
+ */
+export function parseKerasModelConfig(config: unknown): ModelSpec {
+  const layers: LayerSpec[] = [];
+  let inputShape: unknown;
+  for (const [i, { class_name: kind, config: c }] of kerasConfigLayers(config).entries()) {
+    const where = `model_config: layer ${i + 1} '${c.name}' (${kind})`;
+    const fail = (why: string): never => {
+      throw new Error(`${where}: ${why}`);
+    };
+    const expect = (key: string, wanted: unknown, shown = JSON.stringify(wanted)) => {
+      if (key in c && c[key] !== null && JSON.stringify(c[key]) !== JSON.stringify(wanted)) fail(`${key} ${JSON.stringify(c[key])} is not supported, only ${shown}`);
+    };
+    const activation = (): Activation => {
+      const a = c.activation ?? 'linear';
+      return ACTIVATIONS.includes(a as Activation) ? (a as Activation) : fail(`activation ${JSON.stringify(a)} is not supported (${ACTIVATIONS.join(', ')})`);
+    };
+    const positive = (key: string): number => {
+      const v = c[key];
+      return Number.isInteger(v) && (v as number) > 0 ? (v as number) : fail(`${key} ${JSON.stringify(v)} is not a positive integer`);
+    };
+    if (c.batch_input_shape !== undefined) {
+      if (i > 0) fail('batch_input_shape on a layer other than the first');
+      inputShape = c.batch_input_shape;
+    }
+    expect('data_format', 'channels_last');
+    switch (kind) {
+      case 'InputLayer':
+        if (i > 0) fail('an InputLayer must come first');
+        break;
+      case 'Conv2D': {
+        const k = c.kernel_size as number[];
+        if (!Array.isArray(k) || k.length !== 2 || k[0] !== k[1] || !Number.isInteger(k[0]) || k[0] % 2 !== 1) fail(`kernel_size ${JSON.stringify(k)} is not supported, only square odd sizes`);
+        expect('padding', 'same');
+        expect('strides', [1, 1]);
+        expect('dilation_rate', [1, 1]);
+        expect('groups', 1);
+        expect('use_bias', true);
+        layers.push({ type: 'conv2d', filters: positive('filters'), kernelSize: k[0], activation: activation() });
+        break;
+      }
+      case 'MaxPooling2D':
+        expect('pool_size', [2, 2]);
+        expect('strides', [2, 2]);
+        expect('padding', 'same');
+        layers.push({ type: 'maxpool2d' });
+        break;
+      case 'Flatten':
+        layers.push({ type: 'flatten' });
+        break;
+      case 'Dense':
+        expect('use_bias', true);
+        layers.push({ type: 'dense', units: positive('units'), activation: activation() });
+        break;
+      case 'LeakyReLU': {
+        // Keras 3 renamed alpha to negative_slope.
+        const alpha = c.alpha ?? c.negative_slope ?? 0.3;
+        if (typeof alpha !== 'number' || !(alpha >= 0)) fail(`alpha ${JSON.stringify(alpha)} is not a non-negative number`);
+        layers.push({ type: 'leakyrelu', alpha: alpha as number });
+        break;
+      }
+      case 'ReLU': {
+        expect('max_value', null, 'null');
+        expect('threshold', 0);
+        const slope = c.negative_slope ?? 0;
+        layers.push(slope === 0 ? { type: 'relu' } : { type: 'leakyrelu', alpha: slope as number });
+        break;
+      }
+      case 'Activation': {
+        const a = activation();
+        if (a !== 'linear') layers.push({ type: a });
+        break;
+      }
+      case 'Softmax':
+        expect('axis', -1);
+        layers.push({ type: 'softmax' });
+        break;
+      case 'Dropout': {
+        const rate = c.rate;
+        if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) fail(`rate ${JSON.stringify(rate)} is not in [0, 1)`);
+        expect('noise_shape', null, 'null');
+        layers.push({ type: 'dropout', rate: rate as number });
+        break;
+      }
+      default:
+        fail('is not supported: Handscan runs Conv2D, MaxPooling2D, Flatten, Dense, LeakyReLU, ReLU, Activation, Softmax and Dropout');
+    }
+  }
+  const shape = inputShape as unknown[];
+  if (!Array.isArray(shape) || shape.length !== 4 || !shape.slice(1).every((d) => Number.isInteger(d) && (d as number) > 0)) {
+    throw new Error(`model_config: the first layer needs batch_input_shape [null, H, W, C], found ${JSON.stringify(inputShape ?? null)}`);
+  }
+  return { inputShape: shape.slice(1) as [number, number, number], layers };
+}

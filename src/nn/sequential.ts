@@ -1,0 +1,167 @@
+// A stack of layers built from a ModelSpec on one backend, after Keras's
+// Sequential: named layers, parameter count, summary, forward, loss, predict.
+import type { Backend, Tensor } from '../kernels/backend.ts';
+import { glorotUniform, mulberry32 } from './init.ts';
+import { Conv2D, Dense, Dropout, Flatten, LeakyReLU, MaxPool2D, OutputActivation, type Context, type Layer, type Parameter } from './layers.ts';
+import { sigmoidBinaryCrossEntropy, softmaxCrossEntropy } from './ops.ts';
+import type { ModelSpec } from './spec.ts';
+import { Tape, Variable } from './tape.ts';
+
+/** Weights as plain data, keyed by Keras layer name (checkpoints, keras-io). */
+export interface LayerWeights {
+  name: string;
+  weights: { name: string; shape: number[]; values: Float32Array }[];
+}
+
+export class Sequential<T extends Tensor> {
+  private constructor(
+    readonly spec: ModelSpec,
+    readonly backend: Backend<T>,
+    readonly layers: Layer<T>[],
+    readonly head: 'softmax' | 'sigmoid',
+  ) {}
+
+  /**
+   * Builds the spec's layers on `backend` with Glorot-uniform kernels drawn
+   * from `seed`, naming them as Keras 2 does (conv2d_1, max_pooling2d_1, ...).
+   * A layer's activation argument becomes a layer of its own, as on the tape.
+   */
+  static build<T extends Tensor>(spec: ModelSpec, backend: Backend<T>, seed: number): Sequential<T> {
+    const random = mulberry32(seed);
+    const counts = new Map<string, number>();
+    const name = (kind: string) => {
+      const n = (counts.get(kind) ?? 0) + 1;
+      counts.set(kind, n);
+      return `${kind}_${n}`;
+    };
+    const layers: Layer<T>[] = [];
+    let head: 'softmax' | 'sigmoid' | null = null;
+    let shape: number[] = [1, ...spec.inputShape];
+    const activation = (owner: string, a: string) => {
+      if (a === 'relu') layers.push(new LeakyReLU<T>(`${owner}/relu`, 0));
+      else if (a === 'softmax' || a === 'sigmoid') layers.push(new OutputActivation<T>(`${owner}/${a}`, (head = a)));
+    };
+    for (const [i, s] of spec.layers.entries()) {
+      if (head) throw new Error(`layer ${i + 1} (${s.type}) follows the output activation: ${head} must come last`);
+      const added = layers.length;
+      switch (s.type) {
+        case 'conv2d': {
+          const kshape: [number, number, number, number] = [s.kernelSize, s.kernelSize, shape[3], s.filters];
+          const n = name('conv2d');
+          layers.push(new Conv2D(n, backend, glorotUniform(kshape, random), kshape, s.filters));
+          activation(n, s.activation);
+          break;
+        }
+        case 'dense': {
+          if (shape.length !== 2) throw new Error(`dense layer ${i + 1} needs a flat input, got [${shape.slice(1)}]: add a flatten layer`);
+          const kshape: [number, number] = [shape[1], s.units];
+          const n = name('dense');
+          layers.push(new Dense(n, backend, glorotUniform(kshape, random), kshape));
+          activation(n, s.activation);
+          break;
+        }
+        case 'maxpool2d':
+          layers.push(new MaxPool2D<T>(name('max_pooling2d')));
+          break;
+        case 'flatten':
+          layers.push(new Flatten<T>(name('flatten')));
+          break;
+        case 'relu':
+          layers.push(new LeakyReLU<T>(name('re_lu'), 0));
+          break;
+        case 'leakyrelu':
+          layers.push(new LeakyReLU<T>(name('leaky_re_lu'), s.alpha));
+          break;
+        case 'dropout':
+          // Each dropout layer draws its own masks: its seed comes from the model's.
+          layers.push(new Dropout<T>(name('dropout'), s.rate, Math.floor(random() * 2 ** 32)));
+          break;
+        case 'softmax':
+        case 'sigmoid':
+          activation(name('activation'), s.type);
+          break;
+      }
+      for (const l of layers.slice(added)) shape = l.outputShape(shape);
+    }
+    if (!head) throw new Error('the model must end with a softmax or sigmoid output');
+    if (head === 'sigmoid' && shape[1] !== 1) throw new Error(`a sigmoid output needs 1 unit, got ${shape[1]}`);
+    return new Sequential(spec, backend, layers, head);
+  }
+
+  parameters(): Parameter<T>[] {
+    return this.layers.flatMap((l) => l.params);
+  }
+
+  paramCount(): number {
+    return this.parameters().reduce((n, p) => n + p.value.shape.reduce((a, b) => a * b, 1), 0);
+  }
+
+  /** Number of output classes (1 for a sigmoid head). */
+  get classes(): number {
+    return this.outputShape(1)[1];
+  }
+
+  outputShape(batch: number): number[] {
+    return this.layers.reduce<number[]>((s, l) => l.outputShape(s), [batch, ...this.spec.inputShape]);
+  }
+
+  /** Logits (before the output activation) for x N×H×W×C. */
+  forward(tape: Tape<T>, x: Variable<T>, ctx: Context): Variable<T> {
+    return this.layers.reduce((h, l) => l.forward(tape, h, ctx), x);
+  }
+
+  /** The fused output activation + loss; returns the probabilities. */
+  loss(tape: Tape<T>, logits: Variable<T>, targets: T): T {
+    return this.head === 'softmax' ? softmaxCrossEntropy(tape, logits, targets) : sigmoidBinaryCrossEntropy(tape, logits, targets);
+  }
+
+  /** Inference: probabilities for x, a fresh tensor the caller disposes. */
+  predict(x: T): T {
+    const tape = new Tape(this.backend);
+    const logits = this.forward(tape, new Variable(x, false), { training: false, step: 0 });
+    const probs = this.head === 'softmax' ? this.backend.softmax(logits.value) : this.backend.sigmoid(logits.value);
+    tape.reset();
+    return probs;
+  }
+
+  /** A table like Keras's model.summary(). */
+  summary(): string {
+    const rows: [string, string, string][] = [];
+    let shape = [1, ...this.spec.inputShape];
+    for (const l of this.layers) {
+      shape = l.outputShape(shape);
+      const count = l.params.reduce((n, p) => n + p.value.shape.reduce((a, b) => a * b, 1), 0);
+      rows.push([`${l.name} (${l.constructor.name})`, `(None, ${shape.slice(1).join(', ')})`, count.toLocaleString('en-US')]);
+    }
+    const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length), ['Layer (type)', 'Output Shape', 'Param #'][i].length));
+    const line = (r: string[]) => r.map((c, i) => c.padEnd(w[i])).join('   ');
+    return [line(['Layer (type)', 'Output Shape', 'Param #']), '-'.repeat(w[0] + w[1] + w[2] + 6), ...rows.map(line), `Total params: ${this.paramCount().toLocaleString('en-US')}`].join('\n');
+  }
+
+  /** Reads every weight back to the host, by Keras layer name. */
+  async getWeights(): Promise<LayerWeights[]> {
+    const out: LayerWeights[] = [];
+    for (const l of this.layers) {
+      if (l.params.length === 0) continue;
+      const weights = [];
+      for (const p of l.params) weights.push({ name: p.name, shape: [...p.shape], values: Float32Array.from(await this.backend.toArray(p.value)) });
+      out.push({ name: l.name, weights });
+    }
+    return out;
+  }
+
+  /** Loads weights by layer order, checking every shape. */
+  setWeights(layers: LayerWeights[]): void {
+    const mine = this.layers.filter((l) => l.params.length > 0);
+    if (layers.length !== mine.length) throw new Error(`weights for ${layers.length} layers, the model has ${mine.length} layers with weights`);
+    mine.forEach((l, i) => {
+      const given = layers[i];
+      for (const p of l.params) {
+        const w = given.weights.find((w) => w.name === p.name);
+        if (!w) throw new Error(`layer ${given.name}: no '${p.name}' weight (model layer ${l.name})`);
+        if (w.shape.join('x') !== p.shape.join('x')) throw new Error(`layer ${given.name}/${p.name}: shape [${w.shape}] where the model has [${p.shape}]`);
+        this.backend.write(p.value, w.values);
+      }
+    });
+  }
+}

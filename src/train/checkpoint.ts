@@ -1,0 +1,78 @@
+// Checkpoints are Keras 2 HDF5 files (a model Keras can load), with
+// Handscan's training state beside the weights in the /handscan group that
+// Keras ignores: the optimizer's slots, the epochs done, the history and the
+// best validation loss so far. Writes are atomic (keras-io.ts).
+import type { Tensor } from '../kernels/backend.ts';
+import { kerasLayers, kerasModelConfigOf, parseKerasModelConfig, readKerasWeights, writeKerasWeights } from '../nn/keras-io.ts';
+import type { Optimizer, OptimizerState } from '../nn/optimizers.ts';
+import type { LayerWeights, Sequential } from '../nn/sequential.ts';
+import type { ModelSpec } from '../nn/spec.ts';
+import type { RunConfig } from './config.ts';
+import { InputError } from './errors.ts';
+import type { EpochHistory } from './plots.ts';
+
+/** Where a run stands after an epoch: what `--resume` needs to continue it exactly. */
+export interface TrainingState {
+  /** Epochs completed. */
+  epoch: number;
+  history: EpochHistory[];
+  bestEpoch: number;
+  bestValLoss: number;
+  config: RunConfig;
+  optimizer: OptimizerState;
+}
+
+export interface LoadedCheckpoint {
+  /** From the file's model_config, when it has one. */
+  spec: ModelSpec | null;
+  /** Only the layers that have weights, in model order. */
+  weights: LayerWeights[];
+  state: TrainingState | null;
+}
+
+/** Saves the model's weights (and the training state, when given) to `path`, atomically. */
+export async function saveCheckpoint<T extends Tensor>(path: string, model: Sequential<T>, optimizer?: Optimizer<T>, state?: Omit<TrainingState, 'optimizer'>): Promise<void> {
+  const extra: Record<string, unknown> = {};
+  if (optimizer && state) {
+    const o = await optimizer.getState();
+    extra.training = { ...state, optimizer: { name: o.name, iterations: o.iterations, slots: o.slots.length } };
+    o.slots.forEach((s, i) => (extra[`optimizer/${i}`] = s));
+  }
+  await writeKerasWeights(path, {
+    layers: kerasLayers(model.spec, await model.getWeights()),
+    modelConfig: kerasModelConfigOf(model.spec),
+    extra,
+  });
+}
+
+/** Reads a Handscan or Keras checkpoint; any problem is one InputError line. */
+export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
+  try {
+    const ckpt = await readKerasWeights(path);
+    const spec = ckpt.modelConfig === undefined ? null : parseKerasModelConfig(ckpt.modelConfig);
+    const weights = ckpt.layers.filter((l) => l.weights.length > 0);
+    const training = ckpt.extra?.training as (Omit<TrainingState, 'optimizer'> & { optimizer: { name: OptimizerState['name']; iterations: number; slots: number } }) | undefined;
+    let state: TrainingState | null = null;
+    if (training) {
+      const slots = Array.from({ length: training.optimizer.slots }, (_, i) => {
+        const s = ckpt.extra?.[`optimizer/${i}`];
+        if (!(s instanceof Float32Array)) throw new Error(`optimizer slot ${i} is missing`);
+        return s;
+      });
+      // JSON has no Infinity: a run with no validation yet stored null.
+      state = { ...training, bestValLoss: training.bestValLoss ?? Infinity, optimizer: { ...training.optimizer, slots } };
+    }
+    return { spec, weights, state };
+  } catch (e) {
+    throw new InputError(`checkpoint ${(e as Error).message.startsWith(path) ? '' : `${path}: `}${(e as Error).message}`);
+  }
+}
+
+/** Loads weights into a model, as an InputError naming the file when they do not fit. */
+export function applyWeights<T extends Tensor>(path: string, model: Sequential<T>, weights: LayerWeights[]): void {
+  try {
+    model.setWeights(weights);
+  } catch (e) {
+    throw new InputError(`checkpoint ${path}: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,199 @@
+// `handscan train`: the paper's protocol end to end. Split the data (saved with
+// the run), train with validation every epoch, keep the weights with the
+// lowest validation loss, reload them and evaluate on the test set.
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeCounts, labelsFor, sampleCount, type Dataset } from '../../data/dataset.ts';
+import { classNames } from '../../data/labels.ts';
+import { loadSplit, saveSplit, stratifiedSplit, type Split } from '../../data/split.ts';
+import { gpuBackend } from '../../kernels/gpu-backend.ts';
+import { destroyGpu, initGpu } from '../../kernels/runtime.ts';
+import { modelSpec } from '../../nn/models.ts';
+import { makeOptimizer } from '../../nn/optimizers.ts';
+import { Sequential } from '../../nn/sequential.ts';
+import { applyWeights, loadCheckpoint, saveCheckpoint, type TrainingState } from '../checkpoint.ts';
+import { parseOptions, type Command } from '../command.ts';
+import { describeConfig, resolveConfig, TRAIN_OPTIONS, type RunConfig } from '../config.ts';
+import { loadRunData } from '../data.ts';
+import { InputError, UsageError } from '../errors.ts';
+import { epochOrder, predictAll, tally, trainEpoch, type Tally } from '../fit.ts';
+import type { EpochHistory } from '../plots.ts';
+import { progress } from '../progress.ts';
+import { evaluate, writeReport } from '../report.ts';
+import { batchSource } from '../source.ts';
+
+const help = `handscan train: train one of the paper's networks and report on its test set
+
+usage: tsx src/train/main.ts train [options]      (npm start runs this with the defaults)
+
+options:
+  --model initial|tuned     the paper's initial (RMSprop) or tuned (Adam, dropout) network [initial]
+  --data PATH               an sdss.hdf5 file or a folder of PNG cutouts (one sub-folder per class)
+                            [the built-in simulated survey, generated and cached on first use]
+  --labels binary|visual|original   real/bogus (paper), 3 visual or 10 original classes [binary]
+  --preset paper|quick      paper: the notebook's optimizer, batch size and epochs (50 initial,
+                            200 tuned), for a GPU; quick: the same with 4 epochs of 3,072 samples,
+                            minutes on a CPU [quick on a software adapter, paper on a GPU]
+  --epochs N                override the preset's epochs
+  --batch-size N            override the preset's batch size (64 initial, 128 tuned)
+  --samples-per-epoch N|all training samples drawn per epoch [quick: 3072, paper: all]
+  --optimizer rmsprop|adam  override the preset's optimizer
+  --lr X                    learning rate [0.001, Keras's default]
+  --seed N                  seeds the split, the weights, the shuffling, dropout, augmentation [1]
+  --augment                 random flips and 90° rotations of training cutouts
+  --recall-target R         report the threshold reaching this recall [0.965, the paper's]
+  --out DIR                 the run's folder [runs/<model>-<labels>-seed<seed>]
+  --resume                  continue the run in --out (or the newest under runs/) from its last checkpoint
+  --dry-run                 print the resolved configuration and split sizes, then stop
+
+The run's folder holds config.json, split.json, last.h5 (every epoch, with the optimizer state),
+best.h5 (lowest validation loss, a Keras 2 model file), report.json, report.md and plots.`;
+
+/** The newest run folder under runs/ that has a last checkpoint. */
+function newestRun(): string {
+  const runs = existsSync('runs') ? readdirSync('runs').map((d) => join('runs', d)).filter((d) => existsSync(join(d, 'last.h5'))) : [];
+  if (runs.length === 0) throw new UsageError('train: --resume found no run with a checkpoint under runs/; name one with --out DIR');
+  return runs.sort((a, b) => statSync(join(b, 'last.h5')).mtimeMs - statSync(join(a, 'last.h5')).mtimeMs)[0];
+}
+
+async function run(argv: string[]): Promise<void> {
+  const { values } = parseOptions('train', argv, TRAIN_OPTIONS);
+  const g = await initGpu();
+  try {
+    console.log(`WebGPU adapter: ${g.info.name}${g.info.software ? ' (software: a CPU Vulkan driver)' : ''}`);
+    let config: RunConfig;
+    let state: TrainingState | null = null;
+    let dir: string;
+    if (values.resume) {
+      const allowed = new Set(['resume', 'out', 'epochs', 'dry-run']);
+      const extra = Object.keys(values).filter((k) => !allowed.has(k));
+      if (extra.length > 0) throw new UsageError(`train: --resume continues a run with its own options; drop --${extra.join(', --')} (only --out and --epochs apply)`);
+      dir = values.out ?? newestRun();
+      const last = join(dir, 'last.h5');
+      if (!existsSync(last)) throw new InputError(`${dir}: no last.h5 checkpoint to resume from`);
+      state = (await loadCheckpoint(last)).state;
+      if (!state) throw new InputError(`${last}: a checkpoint without training state (a Keras file?) cannot be resumed`);
+      config = { ...state.config, epochs: values.epochs === undefined ? state.config.epochs : resolveConfig({ epochs: values.epochs }, true).epochs };
+      console.log(`resuming ${dir} after epoch ${state.epoch}`);
+    } else {
+      config = resolveConfig(values, g.info.software);
+      dir = values.out ?? join('runs', `${config.model}-${config.labels}-seed${config.seed}`);
+      if (existsSync(join(dir, 'last.h5')) && !values['dry-run']) {
+        throw new UsageError(`train: ${dir} already holds a run; continue it with --resume --out ${dir}, or choose another --out`);
+      }
+    }
+    console.log(describeConfig(config));
+
+    const data = await loadRunData(config.data);
+    const labels = labelsFor(data.dataset, config.labels);
+    const splitPath = join(dir, 'split.json');
+    const split: Split = existsSync(splitPath) ? loadSplit(splitPath, data.dataset) : stratifiedSplit(data.dataset.labels, config.seed);
+    console.log(`data          ${data.dataset.source}: ${sampleCount(data.dataset).toLocaleString('en-US')} cutouts (${describeCounts(labels, config.labels)})`);
+    console.log(`split         ${split.train.length} train / ${split.validation.length} validation / ${split.test.length} test (seeded, stratified)`);
+    if (values['dry-run']) return;
+
+    mkdirSync(dir, { recursive: true });
+    if (!existsSync(splitPath)) await saveSplit(splitPath, split, data.dataset);
+    await trainRun(dir, config, state, data.dataset, split, data.simulated, g.info.name);
+  } finally {
+    destroyGpu();
+  }
+}
+
+async function trainRun(dir: string, config: RunConfig, resumed: TrainingState | null, dataset: Dataset, split: Split, simulated: boolean, adapter: string): Promise<void> {
+  const spec = modelSpec(config.model, classNames(config.labels).length);
+  const model = Sequential.build(spec, gpuBackend, config.seed);
+  const optimizer = makeOptimizer(config.optimizer, gpuBackend, model.parameters(), config.lr);
+  const lastPath = join(dir, 'last.h5');
+  const bestPath = join(dir, 'best.h5');
+  const train = batchSource(dataset, config.labels, split.train);
+  const validation = batchSource(dataset, config.labels, split.validation);
+  const history: EpochHistory[] = resumed?.history ?? [];
+  let best = { epoch: resumed?.bestEpoch ?? 0, valLoss: resumed?.bestValLoss ?? Infinity };
+  if (resumed) {
+    const ckpt = await loadCheckpoint(lastPath);
+    applyWeights(lastPath, model, ckpt.weights);
+    optimizer.setState(resumed.optimizer);
+  } else {
+    console.log(model.summary());
+  }
+  const inferenceBatch = 256;
+  const started = performance.now();
+  let trainSeconds = 0;
+  let trainImages = 0;
+  for (let epoch = (resumed?.epoch ?? 0) + 1; epoch <= config.epochs; epoch++) {
+    const title = `Epoch ${epoch}/${config.epochs}`;
+    const order = epochOrder(train.count, config.seed, epoch);
+    const part = config.samplesPerEpoch === null ? order : order.subarray(0, Math.min(config.samplesPerEpoch, order.length));
+    const bar = progress(title, part.length);
+    const t0 = performance.now();
+    const t = await trainEpoch(model, optimizer, train, part, config.batchSize, {
+      augmentSeed: config.augment ? config.seed : undefined,
+      onProgress: (p) => {
+        if (!Number.isFinite(p.loss)) throw new InputError(`training diverged: the loss is ${p.loss} in epoch ${epoch}; ${existsSync(lastPath) ? `${lastPath} holds the last good epoch` : 'no checkpoint was written yet'} (try a lower --lr)`);
+        bar.update(p.done, { loss: p.loss.toFixed(4), acc: p.accuracy.toFixed(4) });
+      },
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    trainSeconds += seconds;
+    trainImages += part.length;
+    const v: Tally = { loss: 0, correct: 0, count: 0 };
+    tally(v, await predictAll(model, validation, inferenceBatch), validation.labels, model.classes);
+    const h: EpochHistory = { epoch, loss: t.loss / t.count, accuracy: t.correct / t.count, valLoss: v.loss / v.count, valAccuracy: v.correct / v.count };
+    if (!Number.isFinite(h.valLoss!)) throw new InputError(`training diverged: the validation loss is ${h.valLoss} after epoch ${epoch}; ${lastPath} holds the last good epoch (try a lower --lr)`);
+    history.push(h);
+    const improved = h.valLoss! < best.valLoss;
+    if (improved) {
+      best = { epoch, valLoss: h.valLoss! };
+      await saveCheckpoint(bestPath, model);
+    }
+    await saveCheckpoint(lastPath, model, optimizer, { epoch, history, bestEpoch: best.epoch, bestValLoss: best.valLoss, config });
+    bar.finish(
+      `loss ${h.loss.toFixed(4)} - accuracy ${h.accuracy.toFixed(4)} - val_loss ${h.valLoss!.toFixed(4)} - val_accuracy ${h.valAccuracy!.toFixed(4)} - ${(part.length / seconds).toFixed(1)} img/s - ${seconds.toFixed(0)}s${improved ? ` (best so far: saved ${bestPath})` : ''}`,
+    );
+  }
+
+  console.log(`reloading the weights of epoch ${best.epoch} (lowest validation loss ${best.valLoss.toFixed(4)})`);
+  const bestCkpt = await loadCheckpoint(bestPath);
+  applyWeights(bestPath, model, bestCkpt.weights);
+  const test = batchSource(dataset, config.labels, split.test);
+  const t0 = performance.now();
+  const probs = await predictAll(model, test, inferenceBatch);
+  const testSeconds = (performance.now() - t0) / 1000;
+  const tt: Tally = { loss: 0, correct: 0, count: 0 };
+  tally(tt, probs, test.labels, model.classes);
+  const evaluation = evaluate(probs, test.labels, config.labels, config.recallTarget, tt.loss / tt.count);
+  const name = dir.split('/').filter(Boolean).pop()!;
+  await writeReport(dir, {
+    name,
+    model: config.model,
+    scheme: config.labels,
+    simulated,
+    history,
+    test: evaluation,
+    details: {
+      config,
+      seed: config.seed,
+      adapter,
+      bestEpoch: best.epoch,
+      bestValLoss: best.valLoss,
+      split: { train: split.train.length, validation: split.validation.length, test: split.test.length },
+      timings: {
+        trainSeconds,
+        trainImagesPerSecond: trainImages > 0 ? trainImages / trainSeconds : null,
+        testSeconds,
+        testImagesPerSecond: test.count / testSeconds,
+        wallSeconds: (performance.now() - started) / 1000,
+      },
+    },
+  });
+  const b = evaluation.binary;
+  console.log(
+    `test: accuracy ${(100 * b.accuracy).toFixed(2)}% precision ${(100 * b.precision).toFixed(2)}% recall ${(100 * b.recall).toFixed(2)}% F1 ${(100 * b.f1).toFixed(2)}% fall-out ${(100 * b.fpr).toFixed(2)}% AUC ${b.auc.toFixed(4)}`,
+  );
+  console.log(`at recall ≥ ${config.recallTarget}: threshold ${b.atRecallTarget.threshold.toFixed(4)}, precision ${(100 * b.atRecallTarget.precision).toFixed(2)}%, fall-out ${(100 * b.atRecallTarget.fpr).toFixed(2)}%`);
+  console.log(`report: ${join(dir, 'report.md')}`);
+}
+
+const command: Command = { name: 'train', summary: 'train a network (the paper\'s protocol), validate each epoch, report on the test set', help, run };
+export default command;

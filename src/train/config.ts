@@ -1,0 +1,122 @@
+// A training run's configuration: the paper's protocol as a preset, a short
+// preset for machines without a GPU, and the user's overrides on top.
+import { isLabelScheme, LABEL_SCHEMES, type LabelScheme } from '../data/labels.ts';
+import { MODEL_NAMES, type ModelName } from '../nn/models.ts';
+import { OPTIMIZER_NAMES, type OptimizerName } from '../nn/optimizers.ts';
+import { numberOption } from './command.ts';
+import { UsageError } from './errors.ts';
+import { DEFAULT_RECALL_TARGET } from './metrics.ts';
+
+export type PresetName = 'paper' | 'quick';
+export const PRESET_NAMES: readonly PresetName[] = ['paper', 'quick'];
+
+export interface RunConfig {
+  model: ModelName;
+  labels: LabelScheme;
+  optimizer: OptimizerName;
+  lr: number;
+  batchSize: number;
+  epochs: number;
+  /**
+   * Training samples per epoch: the whole training split (null), or a fixed
+   * number drawn afresh each epoch (the quick preset's budget).
+   */
+  samplesPerEpoch: number | null;
+  seed: number;
+  augment: boolean;
+  recallTarget: number;
+  preset: PresetName;
+  /** The data path, or null for the built-in simulated survey. */
+  data: string | null;
+}
+
+/**
+ * The notebook's protocol (REFERENCE.md): initial = RMSprop, batch 64, 50
+ * epochs; tuned = Adam, batch 128, 200 epochs; Keras's default learning rate.
+ */
+export function paperProtocol(model: ModelName): Pick<RunConfig, 'optimizer' | 'lr' | 'batchSize' | 'epochs' | 'samplesPerEpoch'> {
+  return model === 'initial'
+    ? { optimizer: 'rmsprop', lr: 0.001, batchSize: 64, epochs: 50, samplesPerEpoch: null }
+    : { optimizer: 'adam', lr: 0.001, batchSize: 128, epochs: 200, samplesPerEpoch: null };
+}
+
+/**
+ * A budget that finishes in minutes on a 2-core machine through lavapipe: the
+ * paper's optimizer and batch size, 4 epochs of 3,072 training samples each
+ * (about 1.1 passes over the 11,436-sample training split), full validation
+ * and test sets.
+ */
+export function quickProtocol(model: ModelName): Pick<RunConfig, 'optimizer' | 'lr' | 'batchSize' | 'epochs' | 'samplesPerEpoch'> {
+  return { ...paperProtocol(model), epochs: 4, samplesPerEpoch: 3072 };
+}
+
+/** The options `train` accepts, as node:util parseArgs wants them. */
+export const TRAIN_OPTIONS = {
+  model: { type: 'string' },
+  data: { type: 'string' },
+  labels: { type: 'string' },
+  epochs: { type: 'string' },
+  'batch-size': { type: 'string' },
+  'samples-per-epoch': { type: 'string' },
+  optimizer: { type: 'string' },
+  lr: { type: 'string' },
+  seed: { type: 'string' },
+  augment: { type: 'boolean' },
+  out: { type: 'string' },
+  resume: { type: 'boolean' },
+  'recall-target': { type: 'string' },
+  preset: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+} as const;
+
+function choice<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`train: --${name} must be one of ${allowed.join(', ')}, got '${value}'`);
+  return value as T;
+}
+
+/**
+ * Resolves the options over a preset. `software` says whether the adapter is
+ * a CPU implementation: then the default preset is 'quick', else 'paper'.
+ */
+export function resolveConfig(values: Record<string, string | boolean | undefined>, software: boolean): RunConfig {
+  const str = (k: string) => values[k] as string | undefined;
+  const model = choice('model', str('model'), MODEL_NAMES, 'initial');
+  const preset = choice('preset', str('preset'), PRESET_NAMES, software ? 'quick' : 'paper');
+  const base = preset === 'paper' ? paperProtocol(model) : quickProtocol(model);
+  const labels = str('labels') ?? 'binary';
+  if (!isLabelScheme(labels)) throw new UsageError(`train: --labels must be one of ${LABEL_SCHEMES.join(', ')}, got '${labels}'`);
+  const positiveInt = (v: number) => Number.isInteger(v) && v > 0;
+  const samples = str('samples-per-epoch');
+  return {
+    model,
+    labels,
+    optimizer: choice('optimizer', str('optimizer'), OPTIMIZER_NAMES, base.optimizer),
+    lr: numberOption('train', 'lr', str('lr'), base.lr, (v) => v > 0 && v < 10, 'a learning rate in (0, 10)'),
+    batchSize: numberOption('train', 'batch-size', str('batch-size'), base.batchSize, (v) => positiveInt(v) && v <= 4096, 'an integer in 1..4096'),
+    epochs: numberOption('train', 'epochs', str('epochs'), base.epochs, positiveInt, 'a positive integer'),
+    samplesPerEpoch: samples === 'all' ? null : samples === undefined ? base.samplesPerEpoch : numberOption('train', 'samples-per-epoch', samples, 0, positiveInt, "a positive integer or 'all'"),
+    seed: numberOption('train', 'seed', str('seed'), 1, (v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32, 'an integer in 0..2^32-1'),
+    augment: Boolean(values.augment),
+    recallTarget: numberOption('train', 'recall-target', str('recall-target'), DEFAULT_RECALL_TARGET, (v) => v > 0 && v <= 1, 'a recall in (0, 1]'),
+    preset,
+    data: str('data') ?? null,
+  };
+}
+
+/** The resolved configuration, one option per line, as printed at the start of a run. */
+export function describeConfig(c: RunConfig): string {
+  const epoch = c.samplesPerEpoch === null ? 'the whole training split' : `${c.samplesPerEpoch} training samples`;
+  return [
+    `preset        ${c.preset}${c.preset === 'quick' ? ' (a short budget for a CPU; --preset paper runs the paper\'s full protocol)' : ''}`,
+    `model         ${c.model}`,
+    `labels        ${c.labels}`,
+    `optimizer     ${c.optimizer} (lr ${c.lr}, Keras 2 defaults otherwise)`,
+    `batch size    ${c.batchSize}`,
+    `epochs        ${c.epochs}, each of ${epoch}`,
+    `augment       ${c.augment ? 'flips and 90° rotations' : 'no'}`,
+    `seed          ${c.seed}`,
+    `recall target ${c.recallTarget}`,
+    `data          ${c.data ?? 'built-in simulated SDSS-II survey (21,785 cutouts)'}`,
+  ].join('\n');
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env tsx
+// handscan: train, evaluate and run the SDSS-II hand-scanning CNNs on WebGPU.
+import { pathToFileURL } from 'node:url';
+import type { Command } from './command.ts';
+import { InputError, UsageError } from './errors.ts';
+
+/** Sub-commands load lazily, so `--help` never opens the GPU or reads data. */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {};
+
+function usage(): string {
+  const names = Object.keys(COMMANDS);
+  const width = Math.max(0, ...names.map((n) => n.length));
+  return [
+    'handscan: real-or-bogus classification of SDSS-II supernova survey cutouts on WebGPU',
+    '',
+    'usage: tsx src/train/main.ts <command> [options]     (also: npm start, npx handscan)',
+    '',
+    'commands:',
+    ...names.map((n) => `  ${n.padEnd(width)}  ${COMMANDS[n].summary}`),
+    '',
+    'Run `tsx src/train/main.ts <command> --help` for the options of one command.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) throw new UsageError(`unknown command '${name}': expected one of ${Object.keys(COMMANDS).join(', ')}`);
+  const command = await entry.load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(command.help);
+    return 0;
+  }
+  await command.run(rest);
+  return 0;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      if (e instanceof UsageError || e instanceof InputError) {
+        console.error(`handscan: ${e.message}`);
+        process.exitCode = e.exitCode;
+      } else {
+        console.error(e);
+        process.exitCode = 1;
+      }
+    },
+  );
+}

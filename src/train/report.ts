@@ -1,0 +1,155 @@
+// A run's report: every figure in report.json, the paper's table beside ours
+// in report.md, and plots (training curves, ROC, confusion matrix).
+import { join } from 'node:path';
+import { classNames, labelOf, type LabelScheme } from '../data/labels.ts';
+import { writeFileAtomic } from './atomic-file.ts';
+import { argmaxRows, binaryMetrics, multiclassMetrics, rocAuc, rocCurve, thresholdForRecall, type BinaryMetrics, type MulticlassMetrics, type RocPoint } from './metrics.ts';
+import { plotConfusionMatrix, plotRoc, plotTrainingCurves, type EpochHistory } from './plots.ts';
+
+/** Real-or-bogus figures: at threshold 0.5, at the recall target, and over all thresholds. */
+export interface BinaryEvaluation extends BinaryMetrics {
+  auc: number;
+  atRecallTarget: BinaryMetrics & { recallTarget: number };
+  /** The ROC, thinned to at most ~500 points for the JSON (the AUC uses every point). */
+  roc: RocPoint[];
+}
+
+export interface Evaluation {
+  samples: number;
+  /** Loss and accuracy as training reports them (clipped cross-entropy, arg-max). */
+  loss: number;
+  /** Always present: for 3 or 10 classes, "real" is the sum of the real classes' probabilities. */
+  binary: BinaryEvaluation;
+  /** For the visual and original label schemes. */
+  multiclass?: MulticlassMetrics & { classes: readonly string[] };
+}
+
+/** Which classes of `scheme` are real (the positive class of the paper). */
+function realClasses(scheme: LabelScheme): number[] {
+  const names = classNames(scheme);
+  return names.map((_, c) => c).filter((c) => (scheme === 'binary' ? c === 1 : scheme === 'visual' ? c === 2 : labelOf(c, 'binary') === 1));
+}
+
+function thin(curve: RocPoint[], max = 500): RocPoint[] {
+  if (curve.length <= max) return curve;
+  const every = Math.ceil(curve.length / max);
+  return curve.filter((_, i) => i % every === 0 || i === curve.length - 1);
+}
+
+/** All figures for predictions `probs` (N×classes) of samples with class indices `labels`. */
+export function evaluate(probs: Float32Array, labels: Int32Array, scheme: LabelScheme, recallTarget: number, loss: number): Evaluation {
+  const names = classNames(scheme);
+  const k = names.length;
+  const real = realClasses(scheme);
+  const scores = Float64Array.from(labels, (_, i) => real.reduce((s, c) => s + probs[i * k + c], 0));
+  const truth = Int32Array.from(labels, (y) => Number(real.includes(y)));
+  const curve = rocCurve(scores, truth);
+  const binary: BinaryEvaluation = {
+    ...binaryMetrics(scores, truth),
+    auc: rocAuc(curve),
+    atRecallTarget: { ...thresholdForRecall(scores, truth, recallTarget), recallTarget },
+    roc: thin(curve),
+  };
+  const out: Evaluation = { samples: labels.length, loss, binary };
+  if (scheme !== 'binary') out.multiclass = { ...multiclassMetrics(labels, argmaxRows(probs, k), k), classes: names };
+  return out;
+}
+
+/** The paper's published test figures (REFERENCE.md). */
+const PAPER = {
+  initial: { accuracy: 0.9313, precision: 0.9583, recall: 0.9643, f1: 0.9613, fpr: 0.3186, auc: 0.82 },
+  tuned: { accuracy: 0.9236, precision: 0.9493, recall: 0.9651, f1: 0.9571, fpr: 0.3912, auc: 0.79 },
+};
+
+export interface ReportInput {
+  name: string;
+  model: 'initial' | 'tuned';
+  scheme: LabelScheme;
+  /** True when the data are the built-in simulated survey. */
+  simulated: boolean;
+  history: EpochHistory[];
+  test: Evaluation;
+  /** Everything else that goes into report.json as is (options, adapter, timings, split sizes...). */
+  details: Record<string, unknown>;
+}
+
+const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(2)}%` : 'n/a');
+
+function markdown(r: ReportInput): string {
+  const b = r.test.binary;
+  const t = b.atRecallTarget;
+  const paper = PAPER[r.model];
+  const dataNote = r.simulated
+    ? 'Handscan\'s figures come from the built-in **simulated** SDSS-II survey, not the paper\'s sdss.hdf5: they are a different dataset, so the two columns show the method, not a head-to-head result.'
+    : 'Both columns are test-set figures; check that the data are the paper\'s sdss.hdf5 before comparing them directly.';
+  const lines = [
+    `# Handscan report: ${r.name}`,
+    '',
+    `Model **${r.model}**, labels **${r.scheme}**, ${r.test.samples.toLocaleString('en-US')} test samples, best epoch ${r.details.bestEpoch ?? 'n/a'} of ${r.history.length}.`,
+    '',
+    '## Test set: real or bogus',
+    '',
+    dataNote,
+    '',
+    `| figure | Handscan (threshold 0.5) | Handscan (recall target ${r.test.binary.atRecallTarget.recallTarget}) | paper, ${r.model} model |`,
+    '|---|---|---|---|',
+    `| accuracy | ${pct(b.accuracy)} | ${pct(t.accuracy)} | ${pct(paper.accuracy)} |`,
+    `| precision | ${pct(b.precision)} | ${pct(t.precision)} | ${pct(paper.precision)} |`,
+    `| recall | ${pct(b.recall)} | ${pct(t.recall)} | ${pct(paper.recall)} |`,
+    `| F1 | ${pct(b.f1)} | ${pct(t.f1)} | ${pct(paper.f1)} |`,
+    `| fall-out (FPR) | ${pct(b.fpr)} | ${pct(t.fpr)} | ${pct(paper.fpr)} |`,
+    `| ROC AUC | ${b.auc.toFixed(4)} (from scores) | | ${paper.auc} (from hard 0/1 predictions) |`,
+    '',
+    `Threshold for recall ≥ ${t.recallTarget}: ${t.threshold.toFixed(4)}. Test loss ${r.test.loss.toFixed(4)}.`,
+    '',
+    'Confusion matrix at 0.5 (rows true, columns predicted):',
+    '',
+    '| | not real | real |',
+    '|---|---|---|',
+    `| not real | ${b.tn} | ${b.fp} |`,
+    `| real | ${b.fn} | ${b.tp} |`,
+    '',
+  ];
+  if (r.test.multiclass) {
+    const m = r.test.multiclass;
+    lines.push(`## Test set: ${m.classes.length} classes`, '', `Accuracy ${pct(m.accuracy)}; macro precision ${pct(m.macro.precision)}, recall ${pct(m.macro.recall)}, F1 ${pct(m.macro.f1)}.`, '', '| class | precision | recall | F1 | support |', '|---|---|---|---|---|');
+    m.perClass.forEach((c, i) => lines.push(`| ${m.classes[i]} | ${pct(c.precision)} | ${pct(c.recall)} | ${pct(c.f1)} | ${c.support} |`));
+    lines.push('');
+  }
+  lines.push('## Training', '', '| epoch | loss | accuracy | val loss | val accuracy |', '|---|---|---|---|---|');
+  for (const h of r.history) lines.push(`| ${h.epoch} | ${h.loss.toFixed(4)} | ${pct(h.accuracy)} | ${h.valLoss?.toFixed(4) ?? ''} | ${h.valAccuracy === undefined ? '' : pct(h.valAccuracy)} |`);
+  lines.push('', '![training curves](curves.png) ![ROC](roc.png) ![confusion matrix](confusion.png)', '');
+  return lines.join('\n');
+}
+
+/** Writes report.json, report.md and the plots into `dir`, each atomically. */
+export async function writeReport(dir: string, r: ReportInput): Promise<void> {
+  const b = r.test.binary;
+  await plotTrainingCurves(join(dir, 'curves'), r.history, `${r.name}: training`);
+  await plotRoc(join(dir, 'roc'), b.roc, b.auc, { recallTarget: b.atRecallTarget.recallTarget, metrics: b.atRecallTarget }, `${r.name}: test ROC`);
+  const m = r.test.multiclass;
+  await plotConfusionMatrix(join(dir, 'confusion'), m ? m.confusion : b.confusion, m ? m.classes : classNames('binary'), `${r.name}: test confusion matrix`);
+  const json = {
+    name: r.name,
+    model: r.model,
+    labels: r.scheme,
+    data: { simulated: r.simulated },
+    ...r.details,
+    history: r.history,
+    test: {
+      accuracy: b.accuracy,
+      precision: b.precision,
+      recall: b.recall,
+      f1: b.f1,
+      fpr: b.fpr,
+      auc: b.auc,
+      loss: r.test.loss,
+      samples: r.test.samples,
+      binary: b,
+      ...(m ? { multiclass: m } : {}),
+    },
+    paper: PAPER[r.model],
+  };
+  await writeFileAtomic(join(dir, 'report.json'), `${JSON.stringify(json, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+  await writeFileAtomic(join(dir, 'report.md'), markdown(r));
+}

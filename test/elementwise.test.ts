@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import * as gpuOps from '../src/kernels/elementwise.ts';
+import * as ref from '../src/kernels/elementwise.ref.ts';
+import { expectClose } from './support/compare.ts';
+import { useGpu } from './support/gpu.ts';
+import { randomTensor, rng, TEST_SEED } from './support/random.ts';
+import { GPU_VS_CPU } from './support/tolerances.ts';
+
+const gpu = useGpu();
+const random = rng(TEST_SEED);
+
+describe('elementwise add', () => {
+  // 16,777,219 is just past 65,535 workgroups of 256: the grid folds into y.
+  const shapes = [[1], [3], [5, 7], [3, 9, 9, 32], [64, 18, 18, 128], [16_777_219]];
+  for (const shape of shapes) {
+    it(`x=[${shape}]: GPU matches the CPU reference`, async () => {
+      const g = gpu();
+      const a = randomTensor(shape, random);
+      const b = randomTensor(shape, random);
+      const y = gpuOps.add(g.upload(a.data, shape), g.upload(b.data, shape));
+      expect(y.shape).toEqual(shape);
+      expectClose(await g.read(y), ref.add(a, b).data, GPU_VS_CPU, 'add');
+    });
+  }
+
+  it('refuses operands of different shapes', () => {
+    const g = gpu();
+    expect(() => gpuOps.add(g.upload([1, 2, 3, 4], [2, 2]), g.upload([1, 2, 3, 4], [4]))).toThrow(/differ/);
+    expect(() => ref.add(randomTensor([2, 3], random), randomTensor([3, 2], random))).toThrow(/differ/);
+  });
+});

@@ -1,0 +1,348 @@
+import { spawn } from 'node:child_process';
+import { copyFile, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import h5wasm, { Group } from 'h5wasm/node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cpuBackend } from '../src/kernels/cpu-backend.ts';
+import { kerasLayerNames, kerasLayers, kerasModelConfig, parseKerasModelConfig, readKerasWeights, writeKerasWeights, type KerasCheckpoint, type LayerWeights } from '../src/nn/keras-io.ts';
+import { initialModel, modelSpec, tunedModel } from '../src/nn/models.ts';
+import { Sequential } from '../src/nn/sequential.ts';
+import type { ModelSpec } from '../src/nn/spec.ts';
+import { rng, TEST_SEED } from './support/random.ts';
+
+const random = rng(TEST_SEED);
+const dir = await mkdtemp(join(tmpdir(), 'handscan-keras-io-'));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+await h5wasm.ready;
+
+const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+function randomValues(count: number): Float32Array {
+  return Float32Array.from({ length: count }, () => (random() < 0.5 ? -1 : 1) * (0.01 + random()));
+}
+
+/** Random kernels and biases for every layer with weights, following the spec's shapes (Keras layouts). */
+function randomWeights(spec: ModelSpec, names: string[]): LayerWeights[] {
+  let shape: number[] = [...spec.inputShape];
+  return spec.layers.map((l, i) => {
+    let kernel: number[] | undefined;
+    if (l.type === 'conv2d') {
+      kernel = [l.kernelSize, l.kernelSize, shape[2], l.filters];
+      shape = [shape[0], shape[1], l.filters];
+    } else if (l.type === 'dense') {
+      kernel = [shape[0], l.units];
+      shape = [l.units];
+    } else if (l.type === 'maxpool2d') shape = [Math.ceil(shape[0] / 2), Math.ceil(shape[1] / 2), shape[2]];
+    else if (l.type === 'flatten') shape = [shape.reduce((a, b) => a * b, 1)];
+    if (!kernel) return { name: names[i], weights: [] };
+    const units = kernel[kernel.length - 1];
+    return {
+      name: names[i],
+      weights: [
+        { name: 'kernel', shape: kernel, values: randomValues(kernel.reduce((a, b) => a * b, 1)) },
+        { name: 'bias', shape: [units], values: randomValues(units) },
+      ],
+    };
+  });
+}
+
+function expectSameWeights(actual: LayerWeights[], expected: LayerWeights[]): void {
+  expect(actual.map((l) => [l.name, l.weights.map((w) => [w.name, w.shape])])).toEqual(expected.map((l) => [l.name, l.weights.map((w) => [w.name, w.shape])]));
+  actual.forEach((l, i) => l.weights.forEach((w, j) => expect(bytes(w.values).equals(bytes(expected[i].weights[j].values)), `${l.name}/${w.name} bytes`).toBe(true)));
+}
+
+/** The initial model's config as tf.keras 2.x writes it: an InputLayer, GlorotUniform, names without a _1 on the first of a kind. */
+function tfKerasConfig(names: string[]): object {
+  const spec = initialModel(2);
+  const layers: object[] = [{ class_name: 'InputLayer', config: { batch_input_shape: [null, 69, 69, 3], dtype: 'float32', sparse: false, ragged: false, name: 'conv2d_input' } }];
+  spec.layers.forEach((l, i) => {
+    const base = { name: names[i], trainable: true, dtype: 'float32' };
+    const init = { kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } }, bias_initializer: { class_name: 'Zeros', config: {} }, kernel_regularizer: null };
+    if (l.type === 'conv2d') layers.push({ class_name: 'Conv2D', config: { ...base, filters: l.filters, kernel_size: [3, 3], strides: [1, 1], padding: 'same', data_format: 'channels_last', dilation_rate: [1, 1], groups: 1, activation: l.activation, use_bias: true, ...init } });
+    if (l.type === 'maxpool2d') layers.push({ class_name: 'MaxPooling2D', config: { ...base, pool_size: [2, 2], padding: 'same', strides: [2, 2], data_format: 'channels_last' } });
+    if (l.type === 'flatten') layers.push({ class_name: 'Flatten', config: { ...base, data_format: 'channels_last' } });
+    if (l.type === 'dense') layers.push({ class_name: 'Dense', config: { ...base, units: l.units, activation: l.activation, use_bias: true, ...init } });
+  });
+  return { class_name: 'Sequential', config: { name: 'sequential', layers } };
+}
+
+/**
+ * Writes weights as Keras 2 does through h5py: byte-string attributes, an
+ * empty float64 weight_names on weightless layers, datasets named by the
+ * weight's full name ('conv2d/kernel:0' is a subgroup and a dataset), groups in
+ * sorted order, and, for a full model, model_config, training_config and
+ * optimizer_weights.
+ */
+function writeAsKeras(path: string, layers: LayerWeights[], config?: object): void {
+  const file = new h5wasm.File(path, 'w');
+  const strings = (g: Group, name: string, values: string[]) => g.create_attribute(name, values, [values.length], `S${Math.max(...values.map((v) => v.length))}`);
+  const string = (g: Group, name: string, value: string) => g.create_attribute(name, value, null, `S${value.length}`);
+  let group: Group = file;
+  if (config) {
+    string(file, 'keras_version', '2.4.0');
+    string(file, 'backend', 'tensorflow');
+    string(file, 'model_config', JSON.stringify(config));
+    string(file, 'training_config', JSON.stringify({ loss: 'binary_crossentropy', optimizer_config: { class_name: 'RMSprop' } }));
+    group = file.create_group('model_weights');
+  }
+  strings(group, 'layer_names', layers.map((l) => l.name));
+  string(group, 'backend', 'tensorflow');
+  string(group, 'keras_version', '2.4.0');
+  for (const layer of [...layers].sort((a, b) => a.name.localeCompare(b.name))) {
+    const g = group.create_group(layer.name);
+    if (layer.weights.length === 0) {
+      g.create_attribute('weight_names', new Float64Array(0), [0]);
+      continue;
+    }
+    strings(g, 'weight_names', layer.weights.map((w) => `${layer.name}/${w.name}:0`));
+    const inner = g.create_group(layer.name);
+    for (const w of layer.weights) inner.create_dataset({ name: `${w.name}:0`, data: w.values, shape: w.shape });
+  }
+  if (config) {
+    const optimizer = file.create_group('optimizer_weights');
+    strings(optimizer, 'weight_names', ['RMSprop/iter:0']);
+    optimizer.create_group('RMSprop').create_dataset({ name: 'iter:0', data: new BigInt64Array([3n]) });
+  }
+  file.close();
+}
+
+describe('reading Keras 2 files', () => {
+  it('a full-model file in the notebook layout (tf.keras names, InputLayer, optimizer state) reads', async () => {
+    const names = ['conv2d', 'max_pooling2d', 'conv2d_1', 'max_pooling2d_1', 'conv2d_2', 'max_pooling2d_2', 'flatten', 'dense', 'dense_1'];
+    const layers = randomWeights(initialModel(2), names);
+    const path = join(dir, 'notebook.h5');
+    writeAsKeras(path, layers, tfKerasConfig(names));
+    const ckpt = await readKerasWeights(path);
+    expectSameWeights(ckpt.layers, layers);
+    expect(parseKerasModelConfig(ckpt.modelConfig)).toEqual(initialModel(2));
+    expect(ckpt.extra).toBeUndefined();
+  });
+
+  it('a save_weights file (layer groups at the root, no model_config) reads', async () => {
+    const layers = randomWeights(tunedModel(3), kerasLayerNames(tunedModel(3)));
+    const path = join(dir, 'save-weights.h5');
+    writeAsKeras(path, layers);
+    const ckpt = await readKerasWeights(path);
+    expectSameWeights(ckpt.layers, layers);
+    expect(ckpt.modelConfig).toBeUndefined();
+  });
+});
+
+describe('writing and reading back', () => {
+  it('tuned model, 2 classes: identical weight bytes, config and extra state after write → read → write → read', async () => {
+    const spec = tunedModel(2);
+    const layers = randomWeights(spec, kerasLayerNames(spec));
+    const moments = randomValues(3 * 3 * 3 * 32);
+    const ckpt: KerasCheckpoint = {
+      layers,
+      modelConfig: kerasModelConfig('tuned', 2),
+      extra: { epoch: 7, optimizer: 'adam', rng: [TEST_SEED, 12345], history: [{ loss: 0.5, valLoss: 0.4 }], 'adam/m/conv2d_1/kernel': moments, 'adam/v/conv2d_1/bias': randomValues(32) },
+    };
+    const first = join(dir, 'round-1.h5');
+    await writeKerasWeights(first, ckpt);
+    const back = await readKerasWeights(first);
+    expectSameWeights(back.layers, layers);
+    expect(back.modelConfig).toEqual(ckpt.modelConfig);
+    expect(parseKerasModelConfig(back.modelConfig)).toEqual(spec);
+    expect(back.extra).toEqual(ckpt.extra);
+    expect(bytes(back.extra!['adam/m/conv2d_1/kernel'] as Float32Array).equals(bytes(moments))).toBe(true);
+
+    const second = join(dir, 'round-2.h5');
+    await writeKerasWeights(second, back);
+    const again = await readKerasWeights(second);
+    expectSameWeights(again.layers, layers);
+    expect(again.modelConfig).toEqual(ckpt.modelConfig);
+    expect(again.extra).toEqual(ckpt.extra);
+  });
+
+  it('initial model, 10 classes, built by Sequential: getWeights → file → setWeights gives the same bytes', async () => {
+    const spec = initialModel(10);
+    const model = Sequential.build(spec, cpuBackend, TEST_SEED);
+    const path = join(dir, 'sequential.h5');
+    await writeKerasWeights(path, { layers: kerasLayers(spec, await model.getWeights()), modelConfig: kerasModelConfig('initial', 10) });
+    const ckpt = await readKerasWeights(path);
+    const other = Sequential.build(parseKerasModelConfig(ckpt.modelConfig), cpuBackend, TEST_SEED + 1);
+    other.setWeights(ckpt.layers.filter((l) => l.weights.length > 0));
+    expectSameWeights(await other.getWeights(), await model.getWeights());
+  });
+
+  it('a failed write leaves the previous file intact and no temporary behind', async () => {
+    const spec = initialModel(2);
+    const path = join(dir, 'intact.h5');
+    await writeKerasWeights(path, { layers: randomWeights(spec, kerasLayerNames(spec)) });
+    const before = await readFile(path);
+    // The collision shows only inside the writer, after the weights are written.
+    const clash = { layers: randomWeights(spec, kerasLayerNames(spec)), extra: { a: new Float32Array([1]), 'a/b': new Float32Array([2]) } };
+    await expect(writeKerasWeights(path, clash)).rejects.toThrow(/intact\.h5: cannot write checkpoint: extra key.*collide/);
+    expect((await readFile(path)).equals(before)).toBe(true);
+    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('SIGKILL during repeated writes never leaves an unreadable file', async () => {
+    const spec = initialModel(2);
+    const path = join(dir, 'killed.h5');
+    const layers = randomWeights(spec, kerasLayerNames(spec));
+    await writeKerasWeights(path, { layers, extra: { version: -1 } });
+    const child = `
+      const { readKerasWeights, writeKerasWeights } = await import(${JSON.stringify(new URL('../src/nn/keras-io.ts', import.meta.url).pathname)});
+      const ckpt = await readKerasWeights(${JSON.stringify(path)});
+      for (let version = 0; ; version++) { await writeKerasWeights(${JSON.stringify(path)}, { ...ckpt, extra: { version } }); if (version === 0) console.log('writing'); }`;
+    for (let kill = 0; kill < 3; kill++) {
+      const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise<void>((done) => proc.stdout.once('data', () => done()));
+      await new Promise((done) => setTimeout(done, 50 + random() * 400));
+      proc.kill('SIGKILL');
+      await new Promise((done) => proc.once('exit', done));
+      const ckpt = await readKerasWeights(path);
+      expectSameWeights(ckpt.layers, layers);
+      expect(ckpt.extra!.version).toBeGreaterThanOrEqual(0);
+    }
+  });
+});
+
+describe('model_config', () => {
+  it('the paper networks: Keras class names and fields, first layer with batch_input_shape', () => {
+    const initial = kerasModelConfig('initial', 2);
+    expect(initial.class_name).toBe('Sequential');
+    expect(initial.config.layers.map((l) => l.class_name)).toEqual(['Conv2D', 'MaxPooling2D', 'Conv2D', 'MaxPooling2D', 'Conv2D', 'MaxPooling2D', 'Flatten', 'Dense', 'Dense']);
+    expect(initial.config.layers[0].config).toMatchObject({ name: 'conv2d_1', batch_input_shape: [null, 69, 69, 3], filters: 32, kernel_size: [3, 3], padding: 'same', activation: 'relu' });
+    expect(initial.config.layers[1].config).toMatchObject({ name: 'max_pooling2d_1', pool_size: [2, 2], strides: [2, 2], padding: 'same' });
+    expect(initial.config.layers[8].config).toMatchObject({ name: 'dense_2', units: 2, activation: 'softmax' });
+    expect(initial.config.layers.slice(1).every((l) => !('batch_input_shape' in l.config))).toBe(true);
+
+    const tuned = kerasModelConfig('tuned', 3);
+    expect(tuned.config.layers.map((l) => l.class_name)).toEqual(['Conv2D', 'LeakyReLU', 'MaxPooling2D', 'Dropout', 'Conv2D', 'LeakyReLU', 'MaxPooling2D', 'Dropout', 'Conv2D', 'LeakyReLU', 'MaxPooling2D', 'Dropout', 'Flatten', 'Dense', 'LeakyReLU', 'Dropout', 'Dense']);
+    expect(tuned.config.layers.map((l) => l.config.rate ?? l.config.alpha ?? l.config.activation ?? null)).toEqual(['relu', 0.1, null, 0.25, 'linear', 0.1, null, 0.25, 'linear', 0.1, null, 0.4, null, 'linear', 0.1, 0.3, 'softmax']);
+    expect(tuned.config.layers[16].config).toMatchObject({ name: 'dense_2', units: 3 });
+  });
+
+  it('parses back to the spec for both networks, 2, 3 and 10 classes, also from a JSON string', () => {
+    for (const name of ['initial', 'tuned'] as const) {
+      for (const classes of [2, 3, 10]) {
+        expect(parseKerasModelConfig(kerasModelConfig(name, classes))).toEqual(modelSpec(name, classes));
+        expect(parseKerasModelConfig(JSON.stringify(kerasModelConfig(name, classes)))).toEqual(modelSpec(name, classes));
+      }
+    }
+  });
+
+  it('reads separate Activation, ReLU and Softmax layers, and Keras 2.0 configs that are a bare layer list', () => {
+    const layers = [
+      { class_name: 'Conv2D', config: { name: 'c', batch_input_shape: [null, 9, 9, 1], filters: 8, kernel_size: [5, 5], padding: 'same', activation: 'linear' } },
+      { class_name: 'Activation', config: { name: 'a', activation: 'relu' } },
+      { class_name: 'ReLU', config: { name: 'r', max_value: null, negative_slope: 0.2, threshold: 0 } },
+      { class_name: 'Flatten', config: { name: 'f' } },
+      { class_name: 'Dense', config: { name: 'd', units: 1 } },
+      { class_name: 'Activation', config: { name: 'l', activation: 'linear' } },
+      { class_name: 'Activation', config: { name: 's', activation: 'sigmoid' } },
+    ];
+    expect(parseKerasModelConfig({ class_name: 'Sequential', config: layers })).toEqual({
+      inputShape: [9, 9, 1],
+      layers: [
+        { type: 'conv2d', filters: 8, kernelSize: 5, activation: 'linear' },
+        { type: 'relu' },
+        { type: 'leakyrelu', alpha: 0.2 },
+        { type: 'flatten' },
+        { type: 'dense', units: 1, activation: 'linear' },
+        { type: 'sigmoid' },
+      ],
+    });
+    expect(parseKerasModelConfig({ class_name: 'Sequential', config: { layers: [{ class_name: 'InputLayer', config: { name: 'in', batch_input_shape: [null, 4, 4, 2] } }, { class_name: 'Softmax', config: { name: 's', axis: -1 } }] } })).toEqual({
+      inputShape: [4, 4, 2],
+      layers: [{ type: 'softmax' }],
+    });
+  });
+
+  it('rejects what Handscan cannot run, naming the layer', () => {
+    const parse = (layers: object[], className = 'Sequential') => () => parseKerasModelConfig({ class_name: className, config: { layers } });
+    const conv = (extra: object) => ({ class_name: 'Conv2D', config: { name: 'conv2d_1', batch_input_shape: [null, 69, 69, 3], filters: 32, kernel_size: [3, 3], padding: 'same', activation: 'relu', ...extra } });
+    expect(parse([conv({})], 'Functional')).toThrow('only Sequential models are supported, this is "Functional"');
+    expect(parse([conv({}), { class_name: 'BatchNormalization', config: { name: 'batch_normalization_1' } }])).toThrow("model_config: layer 2 'batch_normalization_1' (BatchNormalization): is not supported");
+    expect(parse([conv({ padding: 'valid' })])).toThrow("layer 1 'conv2d_1' (Conv2D): padding \"valid\" is not supported, only \"same\"");
+    expect(parse([conv({ strides: [2, 2] })])).toThrow('strides [2,2] is not supported');
+    expect(parse([conv({ kernel_size: [3, 5] })])).toThrow('kernel_size [3,5] is not supported, only square odd sizes');
+    expect(parse([conv({ activation: 'tanh' })])).toThrow('activation "tanh" is not supported');
+    expect(parse([conv({ data_format: 'channels_first' })])).toThrow('data_format "channels_first" is not supported');
+    expect(parse([conv({ batch_input_shape: undefined })])).toThrow('the first layer needs batch_input_shape [null, H, W, C], found null');
+    expect(parse([conv({}), { class_name: 'MaxPooling2D', config: { name: 'p', pool_size: [3, 3] } }])).toThrow("layer 2 'p' (MaxPooling2D): pool_size [3,3] is not supported");
+    expect(parse([conv({}), { class_name: 'Dropout', config: { name: 'd', rate: 1 } }])).toThrow('rate 1 is not in [0, 1)');
+    expect(parse([conv({}), conv({ name: 'conv2d_2' })])).toThrow('batch_input_shape on a layer other than the first');
+  });
+});
+
+describe('errors: one line naming the file', () => {
+  const spec = initialModel(2);
+  const goodPath = join(dir, 'good.h5');
+  const good = () => writeKerasWeights(goodPath, { layers: randomWeights(spec, kerasLayerNames(spec)), modelConfig: kerasModelConfig('initial', 2) });
+
+  async function expectReadError(path: string, message: RegExp): Promise<void> {
+    const error = await readKerasWeights(path).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(error, `reading ${path} should fail`).toBeInstanceOf(Error);
+    expect(error!.message).toMatch(message);
+    expect(error!.message).not.toContain('\n');
+  }
+
+  it('missing file, a folder, a text file, a truncated file', async () => {
+    await good();
+    await expectReadError(join(dir, 'nope.h5'), /nope\.h5: no such file$/);
+    await expectReadError(dir, /: not a file$/);
+    await writeFile(join(dir, 'text.h5'), 'not an HDF5 file at all\n'.repeat(100));
+    await expectReadError(join(dir, 'text.h5'), /text\.h5: not an HDF5 file, or a damaged one \(H5Fopen\(\)/);
+    await copyFile(goodPath, join(dir, 'truncated.h5'));
+    await truncate(join(dir, 'truncated.h5'), 40_000);
+    await expectReadError(join(dir, 'truncated.h5'), /truncated\.h5: not an HDF5 file, or a damaged one/);
+  });
+
+  it('an HDF5 file that is not a Keras weight file', async () => {
+    const path = join(dir, 'plain.h5');
+    const file = new h5wasm.File(path, 'w');
+    file.create_dataset({ name: 'images', data: new Uint8Array(12), shape: [1, 2, 2, 3] });
+    file.close();
+    await expectReadError(path, /plain\.h5: not a Keras 2 weight file: no layer_names attribute at \/ or \/model_weights$/);
+  });
+
+  it('a missing weight, a missing layer group, a non-float weight, a bad model_config', async () => {
+    const layers = randomWeights(spec, kerasLayerNames(spec));
+    type File = InstanceType<typeof h5wasm.File>;
+    const replaceStrings = (g: Group, name: string, values: string[]) => {
+      g.delete_attribute(name);
+      g.create_attribute(name, values, [values.length], `S${Math.max(...values.map((v) => v.length))}`);
+    };
+    const variants: [string, (f: File) => void, RegExp][] = [
+      ['missing-weight', (f) => replaceStrings(f.get('model_weights/conv2d_2') as Group, 'weight_names', ['conv2d_2/kernel:0', 'conv2d_2/gamma:0']), /missing weight \/model_weights\/conv2d_2\/conv2d_2\/gamma:0$/],
+      ['missing-layer', (f) => replaceStrings(f.get('model_weights') as Group, 'layer_names', ['conv2d_1', 'conv2d_9']), /layer 'conv2d_9' is listed in layer_names but \/model_weights\/conv2d_9 is missing$/],
+      [
+        'int-weight',
+        (f) => {
+          replaceStrings(f.get('model_weights/dense_2') as Group, 'weight_names', ['dense_2/kernel:0', 'dense_2/scale:0']);
+          (f.get('model_weights/dense_2/dense_2') as Group).create_dataset({ name: 'scale:0', data: new Int32Array([1]) });
+        },
+        /weight \/model_weights\/dense_2\/dense_2\/scale:0 is not float32 or float64/,
+      ],
+      ['bad-config', (f) => f.create_attribute('model_config', '{"class_name": "Sequ', null, 'S20'), /the model_config attribute is not valid JSON/],
+    ];
+    for (const [name, damage, message] of variants) {
+      const path = join(dir, `${name}.h5`);
+      await writeKerasWeights(path, { layers });
+      const file = new h5wasm.File(path, 'a');
+      damage(file);
+      file.close();
+      await expectReadError(path, message);
+    }
+  });
+
+  it('bad checkpoints are refused before anything is written', async () => {
+    const layers = randomWeights(spec, kerasLayerNames(spec));
+    const path = join(dir, 'refused.h5');
+    const wrongShape = layers.map((l) => (l.name === 'dense_1' ? { ...l, weights: [{ ...l.weights[0], shape: [10368, 64] }, l.weights[1]] } : l));
+    await expect(writeKerasWeights(path, { layers: wrongShape })).rejects.toThrow('refused.h5: cannot write checkpoint: layer dense_1/kernel: 1327104 values for shape [10368,64]');
+    await expect(writeKerasWeights(path, { layers, modelConfig: kerasModelConfig('tuned', 2) })).rejects.toThrow(/model_config names layers \[conv2d_1, leaky_re_lu_1, .*\] but the weights are for \[conv2d_1, max_pooling2d_1, /);
+    await expect(writeKerasWeights(path, { layers: [...layers, layers[0]] })).rejects.toThrow("layer name 'conv2d_1' appears twice");
+    await expect(writeKerasWeights(path, { layers, extra: { m: new Float64Array(2) } })).rejects.toThrow('extra.m: only top-level Float32Array values are stored as arrays');
+    await expect(writeKerasWeights(join(dir, 'no-such-folder', 'x.h5'), { layers })).rejects.toThrow(/x\.h5: cannot write checkpoint: /);
+    expect((await readdir(dir)).filter((f) => f.startsWith('refused') || f.endsWith('.tmp'))).toEqual([]);
+  });
+});

@@ -1,0 +1,65 @@
+// Whole-network helpers for gradient checks on the CPU reference path.
+import { cpuBackend } from '../../src/kernels/cpu-backend.ts';
+import { CpuTensor } from '../../src/kernels/cpu-tensor.ts';
+import { LeakyReLU, MaxPool2D, type Context } from '../../src/nn/layers.ts';
+import type { Sequential } from '../../src/nn/sequential.ts';
+import { Tape, Variable } from '../../src/nn/tape.ts';
+
+/** Mean categorical cross-entropy with Keras's clipping, in float64. */
+export function crossEntropy(probs: Float64Array, onehot: Float64Array, classes: number): number {
+  let loss = 0;
+  const n = probs.length / classes;
+  for (let i = 0; i < probs.length; i++) {
+    if (onehot[i] === 1) loss -= Math.log(Math.min(Math.max(probs[i], 1e-7), 1 - 1e-7));
+  }
+  return loss / n;
+}
+
+/**
+ * Runs layers[from..] on the CPU from input `h`, returning the loss and a
+ * signature of every non-differentiable choice made on the way (ReLU signs,
+ * max-pool winners): a finite difference is only valid when the signatures at
+ * +h and −h agree, i.e. when no kink or tie was crossed.
+ */
+export function lossFrom(model: Sequential<CpuTensor>, from: number, h: CpuTensor, onehot: CpuTensor, ctx: Context): { loss: number; signature: string } {
+  const tape = new Tape(cpuBackend);
+  const parts: number[] = [];
+  let x = new Variable(h, false);
+  for (const layer of model.layers.slice(from)) {
+    if (layer instanceof LeakyReLU) {
+      let positive = 0;
+      for (let i = 0; i < x.value.size; i++) if (x.value.data[i] > 0) positive += i + 1;
+      parts.push(positive);
+    }
+    if (layer instanceof MaxPool2D) {
+      let sum = 0;
+      const { argmax } = cpuBackend.maxPool2dForward(x.value);
+      for (let i = 0; i < argmax.size; i++) sum += argmax.data[i] * (i + 1);
+      parts.push(sum);
+    }
+    x = layer.forward(tape, x, ctx);
+  }
+  const probs = cpuBackend.softmax(x.value);
+  return { loss: crossEntropy(probs.data, onehot.data, model.classes), signature: parts.join(',') };
+}
+
+/** Activations entering each layer, for restarting the forward pass midway. */
+export function layerInputs(model: Sequential<CpuTensor>, x: CpuTensor, ctx: Context): CpuTensor[] {
+  const tape = new Tape(cpuBackend);
+  const inputs: CpuTensor[] = [];
+  let h = new Variable(x, false);
+  for (const layer of model.layers) {
+    inputs.push(h.value);
+    h = layer.forward(tape, h, ctx);
+  }
+  return inputs;
+}
+
+/** Analytic gradients of the mean cross-entropy for every parameter. */
+export function analyticGradients<T extends CpuTensor>(model: Sequential<T>, x: T, onehot: T, ctx: Context): Float64Array[] {
+  const tape = new Tape(model.backend);
+  const logits = model.forward(tape, new Variable(x, false), ctx);
+  model.loss(tape, logits, onehot);
+  tape.backward();
+  return model.parameters().map((p) => Float64Array.from((p.grad as CpuTensor).data));
+}
