@@ -9,13 +9,17 @@ import { denseDims } from './dense.ref.ts';
 export type DensePath = 'subgroups' | 'portable';
 
 /**
- * 'subgroups' when the device runs every workgroup with one known subgroup
- * size (min = max) of at least 8 lanes, since the kernel broadcasts A from
- * lanes 0..7; 'portable' otherwise.
+ * The subgroup size when the subgroup GEMM can run here: the device must have
+ * one known size (min = max), so that a workgroup of that many invocations is
+ * exactly one subgroup, and at least 8 lanes, since A comes from lanes 0..7.
  */
-export function defaultDensePath(): DensePath {
+function subgroupLanes(): number | null {
   const sg = gpu().info.subgroups;
-  return sg && sg.min === sg.max && sg.min >= 8 ? 'subgroups' : 'portable';
+  return sg && sg.min === sg.max && sg.min >= 8 ? sg.min : null;
+}
+
+export function defaultDensePath(): DensePath {
+  return subgroupLanes() === null ? 'portable' : 'subgroups';
 }
 
 /** C (I×J) = A (I×R) · B (R×J), either operand stored transposed; see dense.wgsl. */
@@ -35,8 +39,8 @@ const REDUCE_WG = 256;
 
 function tileShape(path: DensePath): { rows: number; cols: number; workgroupSize: [number, number, number] } {
   if (path === 'portable') return { rows: 64, cols: 32, workgroupSize: [8, 8, 1] };
-  const lanes = gpu().info.subgroups?.min;
-  if (lanes === undefined) throw new Error('dense: this device has no subgroups');
+  const lanes = subgroupLanes();
+  if (lanes === null) throw new Error(`dense: the subgroup GEMM cannot run on ${gpu().info.name}`);
   return { rows: 32, cols: 4 * lanes, workgroupSize: [lanes, 1, 1] };
 }
 
@@ -47,7 +51,7 @@ function splitDepth(R: number, tiles: number, split: boolean): { S: number; chun
   return { S: ceilDiv(R, chunk), chunk };
 }
 
-/** Records C = A·B into a new S×I×J tensor of partial sums (S = 1 unless `split`). */
+/** Records C = A·B into a new I×J tensor, or S×I×J partial sums when `split`. */
 function gemm(m: Gemm, a: GpuTensor, b: GpuTensor, path: DensePath, split: boolean): GpuTensor {
   const g = gpu();
   const tile = tileShape(path);
@@ -63,7 +67,7 @@ function gemm(m: Gemm, a: GpuTensor, b: GpuTensor, path: DensePath, split: boole
     dispatch: [...dispatchXY, S],
     uniforms: [m.I, m.J, m.R, chunk],
   };
-  const c = g.empty([S, m.I, m.J]);
+  const c = g.empty(split ? [S, m.I, m.J] : [m.I, m.J]);
   g.run(program, [a.buffer, b.buffer, c.buffer]);
   return c;
 }
@@ -85,14 +89,14 @@ export function denseForward(x: GpuTensor, w: GpuTensor, b: GpuTensor, path = de
 /** dy N×M, w K×M → dx N×K. */
 export function denseBackwardInput(dy: GpuTensor, w: GpuTensor, path = defaultDensePath()): GpuTensor {
   const { N, K, M } = denseDims('denseBackwardInput', [['NM', dy.shape], ['KM', w.shape]]);
-  return gemm({ I: N, J: K, R: M, transA: false, transB: true }, dy, w, path, false).reshape([N, K]);
+  return gemm({ I: N, J: K, R: M, transA: false, transB: true }, dy, w, path, false);
 }
 
 /** x N×K, dy N×M → dw K×M, db M. */
 export function denseBackwardWeights(x: GpuTensor, dy: GpuTensor, path = defaultDensePath()): { dw: GpuTensor; db: GpuTensor } {
   const { N, K, M } = denseDims('denseBackwardWeights', [['NK', x.shape], ['NM', dy.shape]]);
   const g = gpu();
-  const dw = gemm({ I: K, J: M, R: N, transA: true, transB: false }, x, dy, path, false).reshape([K, M]);
+  const dw = gemm({ I: K, J: M, R: N, transA: true, transB: false }, x, dy, path, false);
   const db = g.empty([M]);
   g.run(
     { shader: 'dense.wgsl', entryPoint: 'denseBiasGrad', workgroupSize: [REDUCE_WG, 1, 1], dispatch: [ceilDiv(M, REDUCE_WG), 1, 1], uniforms: [N, M] },

@@ -22,7 +22,7 @@
 //                         ('adam/m/conv2d_1/kernel' → arrays/adam/m/conv2d_1/kernel)
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import h5wasm, { Dataset, Group, Module } from 'h5wasm/node';
+import type { Dataset, Group } from 'h5wasm/node';
 import { replaceFile } from '../train/atomic-file.ts';
 import { modelSpec, type ModelName } from './models.ts';
 import type { LayerWeights } from './sequential.ts';
@@ -44,13 +44,19 @@ const KERAS_VERSION = '2.2.4';
 const BACKEND = 'tensorflow';
 const EXTRA_VERSION = 1;
 
-let ready: Promise<void> | undefined;
-/** h5wasm, with HDF5 errors thrown as exceptions instead of printed and ignored. */
-async function hdf5(): Promise<void> {
-  ready ??= h5wasm.ready.then((module) => {
-    module.activate_throwing_error_handler();
+type H5 = typeof import('h5wasm/node');
+let library: Promise<H5> | undefined;
+/**
+ * h5wasm, loaded on first use (under tsx its 4 MB module takes seconds to
+ * load, which model_config users need not pay), with HDF5 errors thrown as
+ * exceptions instead of printed and ignored.
+ */
+function hdf5(): Promise<H5> {
+  library ??= import('h5wasm/node').then(async (h5) => {
+    (await h5.ready).activate_throwing_error_handler();
+    return h5;
   });
-  await ready;
+  return library;
 }
 
 /** One line from an HDF5 error stack: its innermost call and message (HDF5-DIAG #000). */
@@ -84,9 +90,9 @@ function writeStringAttr(node: Group, name: string, value: string): void {
 /** 'conv2d_1/kernel:0' → 'kernel'. */
 const shortWeightName = (full: string) => full.slice(full.lastIndexOf('/') + 1).replace(/:\d+$/, '');
 
-function readFloat32(ds: Dataset, what: string): { shape: number[]; values: Float32Array } {
+function readFloat32(h5: H5, ds: Dataset, what: string): { shape: number[]; values: Float32Array } {
   const { type, size } = ds.metadata;
-  if (type !== Module.H5T_class_t.H5T_FLOAT.value || (size !== 4 && size !== 8)) {
+  if (type !== h5.Module.H5T_class_t.H5T_FLOAT.value || (size !== 4 && size !== 8)) {
     throw new Error(`${what} is not float32 or float64 (HDF5 type class ${type}, ${size} bytes)`);
   }
   const shape = ds.shape ?? [];
@@ -96,48 +102,49 @@ function readFloat32(ds: Dataset, what: string): { shape: number[]; values: Floa
   return { shape, values: v instanceof Float32Array ? v : Float32Array.from(v) };
 }
 
-function readLayers(root: Group): LayerWeights[] {
+function readLayers(h5: H5, root: Group): LayerWeights[] {
   // Keras's load_weights: the root when it has layer_names, else model_weights.
   const modelWeights = root.get('model_weights');
-  const group = 'layer_names' in root.attrs ? root : modelWeights instanceof Group ? modelWeights : undefined;
+  const group = 'layer_names' in root.attrs ? root : modelWeights instanceof h5.Group ? modelWeights : undefined;
   const layerNames = group && stringsAttr(group, 'layer_names');
   if (!group || !layerNames) throw new Error('not a Keras 2 weight file: no layer_names attribute at / or /model_weights');
   return layerNames.map((layer) => {
     const g = group.get(layer);
-    if (!(g instanceof Group)) throw new Error(`layer '${layer}' is listed in layer_names but ${group.path.replace(/\/$/, '')}/${layer} is missing`);
+    if (!(g instanceof h5.Group)) throw new Error(`layer '${layer}' is listed in layer_names but ${group.path.replace(/\/$/, '')}/${layer} is missing`);
     const weightNames = stringsAttr(g, 'weight_names');
     if (!weightNames) throw new Error(`layer group ${g.path} has no weight_names attribute`);
     const weights = weightNames.map((full) => {
       const ds = g.get(full);
-      if (!(ds instanceof Dataset)) throw new Error(`missing weight ${g.path}/${full}`);
-      return { name: shortWeightName(full), ...readFloat32(ds, `weight ${g.path}/${full}`) };
+      if (!(ds instanceof h5.Dataset)) throw new Error(`missing weight ${g.path}/${full}`);
+      return { name: shortWeightName(full), ...readFloat32(h5, ds, `weight ${g.path}/${full}`) };
     });
     return { name: layer, weights };
   });
 }
 
-function readExtra(root: Group): Record<string, unknown> | undefined {
+function readExtra(h5: H5, root: Group): Record<string, unknown> | undefined {
   const group = root.get('handscan');
-  if (!(group instanceof Group)) return undefined;
+  if (!(group instanceof h5.Group)) return undefined;
   const version = group.attrs.version?.value;
   if (Number(version) !== EXTRA_VERSION) throw new Error(`/handscan has version ${String(version)}, this Handscan reads version ${EXTRA_VERSION}`);
   const state = group.get('state');
-  if (!(state instanceof Dataset) || typeof state.value !== 'string') throw new Error('/handscan/state is missing or not a string');
+  if (!(state instanceof h5.Dataset) || typeof state.value !== 'string') throw new Error('/handscan/state is missing or not a string');
   let extra: Record<string, unknown>;
   try {
     extra = JSON.parse(state.value);
   } catch (e) {
     throw new Error(`/handscan/state is not valid JSON (${(e as Error).message})`);
   }
+  if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw new Error('/handscan/state is not a JSON object');
   const walk = (g: Group, prefix: string) => {
     for (const key of g.keys()) {
       const child = g.get(key);
-      if (child instanceof Group) walk(child, `${prefix}${key}/`);
-      else if (child instanceof Dataset) extra[`${prefix}${key}`] = readFloat32(child, `array ${child.path}`).values;
+      if (child instanceof h5.Group) walk(child, `${prefix}${key}/`);
+      else if (child instanceof h5.Dataset) extra[`${prefix}${key}`] = readFloat32(h5, child, `array ${child.path}`).values;
     }
   };
   const arrays = group.get('arrays');
-  if (arrays instanceof Group) walk(arrays, '');
+  if (arrays instanceof h5.Group) walk(arrays, '');
   return extra;
 }
 
@@ -148,18 +155,18 @@ function readExtra(root: Group): Record<string, unknown> | undefined {
  * naming the file when it is missing, not HDF5, or not laid out as Keras's.
  */
 export async function readKerasWeights(path: string): Promise<KerasCheckpoint> {
-  await hdf5();
+  const h5 = await hdf5();
   const info = await stat(path).catch(() => undefined);
   if (!info) throw new Error(`${path}: no such file`);
   if (!info.isFile()) throw new Error(`${path}: not a file`);
-  let file: InstanceType<typeof h5wasm.File>;
+  let file: InstanceType<H5['File']>;
   try {
-    file = new h5wasm.File(resolve(path), 'r');
+    file = new h5.File(resolve(path), 'r');
   } catch (e) {
     throw new Error(`${path}: not an HDF5 file, or a damaged one (${reason(e)})`);
   }
   try {
-    const checkpoint: KerasCheckpoint = { layers: readLayers(file) };
+    const checkpoint: KerasCheckpoint = { layers: readLayers(h5, file) };
     const config = stringsAttr(file, 'model_config');
     if (config) {
       try {
@@ -168,7 +175,7 @@ export async function readKerasWeights(path: string): Promise<KerasCheckpoint> {
         throw new Error(`the model_config attribute is not valid JSON (${(e as Error).message})`);
       }
     }
-    const extra = readExtra(file);
+    const extra = readExtra(h5, file);
     if (extra) checkpoint.extra = extra;
     return checkpoint;
   } catch (e) {
@@ -178,7 +185,7 @@ export async function readKerasWeights(path: string): Promise<KerasCheckpoint> {
   }
 }
 
-/** Checks everything that can go wrong before the file is touched, so a bad checkpoint never replaces a good one. */
+/** Checks what can be checked before the file is touched; what the writer finds later (colliding extra keys) fails the write just the same, leaving the previous file. */
 function checkCheckpoint(ckpt: KerasCheckpoint): void {
   const seen = new Set<string>();
   for (const layer of ckpt.layers) {
@@ -214,7 +221,7 @@ function checkCheckpoint(ckpt: KerasCheckpoint): void {
   }
 }
 
-function writeExtra(root: Group, extra: Record<string, unknown>): void {
+function writeExtra(h5: H5, root: Group, extra: Record<string, unknown>): void {
   const group = root.create_group('handscan');
   group.create_attribute('version', EXTRA_VERSION, null, '<i4');
   const state = Object.fromEntries(Object.entries(extra).filter(([, v]) => !(v instanceof Float32Array)));
@@ -227,8 +234,8 @@ function writeExtra(root: Group, extra: Record<string, unknown>): void {
     let g = arrays;
     for (const part of parts.slice(0, -1)) {
       const child = g.get(part);
-      if (child instanceof Dataset) throw new Error(`extra keys '${child.path.slice('/handscan/arrays/'.length)}' and '${key}' collide`);
-      g = child instanceof Group ? child : g.create_group(part);
+      if (child instanceof h5.Dataset) throw new Error(`extra keys '${child.path.slice('/handscan/arrays/'.length)}' and '${key}' collide`);
+      g = child instanceof h5.Group ? child : g.create_group(part);
     }
     if (g.get(parts[parts.length - 1])) throw new Error(`extra key '${key}' collides with another key`);
     g.create_dataset({ name: parts[parts.length - 1], data: value, shape: [value.length] });
@@ -243,11 +250,11 @@ function writeExtra(root: Group, extra: Record<string, unknown>): void {
  * complete, so a crash leaves the previous file intact.
  */
 export async function writeKerasWeights(path: string, ckpt: KerasCheckpoint): Promise<void> {
-  await hdf5();
+  const h5 = await hdf5();
   try {
     checkCheckpoint(ckpt);
     await replaceFile(path, (temporary) => {
-      const file = new h5wasm.File(temporary, 'w');
+      const file = new h5.File(temporary, 'w');
       try {
         writeStringAttr(file, 'keras_version', KERAS_VERSION);
         writeStringAttr(file, 'backend', BACKEND);
@@ -263,7 +270,7 @@ export async function writeKerasWeights(path: string, ckpt: KerasCheckpoint): Pr
           const inner = layer.weights.length > 0 ? g.create_group(layer.name) : g;
           for (const w of layer.weights) inner.create_dataset({ name: `${w.name}:0`, data: w.values, shape: w.shape, dtype: '<f4' });
         }
-        if (ckpt.extra) writeExtra(file, ckpt.extra);
+        if (ckpt.extra) writeExtra(h5, file, ckpt.extra);
       } finally {
         file.close();
       }
@@ -378,7 +385,14 @@ export function kerasModelConfig(model: ModelName, classes: number) {
 
 /** The layer list of a Sequential model_config: Keras 2.2+ nests it in config.layers, Keras 2.0-2.1 made config the list. */
 function kerasConfigLayers(config: unknown): KerasLayerConfig[] {
-  const c = (typeof config === 'string' ? JSON.parse(config) : config) as { class_name?: unknown; config?: unknown };
+  let c = config as { class_name?: unknown; config?: unknown } | null;
+  if (typeof config === 'string') {
+    try {
+      c = JSON.parse(config);
+    } catch (e) {
+      throw new Error(`model_config is not valid JSON (${(e as Error).message})`);
+    }
+  }
   if (c?.class_name !== 'Sequential') throw new Error(`model_config: only Sequential models are supported, this is ${JSON.stringify(c?.class_name ?? null)}`);
   const layers = Array.isArray(c.config) ? c.config : (c.config as { layers?: unknown })?.layers;
   if (!Array.isArray(layers)) throw new Error('model_config: the Sequential model has no layer list');

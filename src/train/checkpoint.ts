@@ -2,10 +2,11 @@
 // Handscan's training state beside the weights in the /handscan group that
 // Keras ignores: the optimizer's slots, the epochs done, the history and the
 // best validation loss so far. Writes are atomic (keras-io.ts).
-import type { Tensor } from '../kernels/backend.ts';
+import type { Backend, Tensor } from '../kernels/backend.ts';
 import { kerasLayers, kerasModelConfigOf, parseKerasModelConfig, readKerasWeights, writeKerasWeights } from '../nn/keras-io.ts';
 import type { Optimizer, OptimizerState } from '../nn/optimizers.ts';
-import type { LayerWeights, Sequential } from '../nn/sequential.ts';
+import { modelSpec, type ModelName } from '../nn/models.ts';
+import { Sequential, type LayerWeights } from '../nn/sequential.ts';
 import type { ModelSpec } from '../nn/spec.ts';
 import type { RunConfig } from './config.ts';
 import { InputError } from './errors.ts';
@@ -75,4 +76,24 @@ export function applyWeights<T extends Tensor>(path: string, model: Sequential<T
   } catch (e) {
     throw new InputError(`checkpoint ${path}: ${(e as Error).message}`);
   }
+}
+
+/**
+ * A model on `backend` with a checkpoint's weights: the architecture from its
+ * model_config when it has one, else the paper's `fallback` network with as
+ * many classes as the file's last layer has units.
+ */
+export async function modelFromCheckpoint<T extends Tensor>(path: string, backend: Backend<T>, fallback: ModelName): Promise<{ model: Sequential<T>; state: TrainingState | null }> {
+  const ckpt = await loadCheckpoint(path);
+  const last = ckpt.weights[ckpt.weights.length - 1]?.weights.find((w) => w.name === 'bias');
+  if (!last) throw new InputError(`checkpoint ${path}: no layer with weights`);
+  const spec = ckpt.spec ?? modelSpec(fallback, last.shape[0]);
+  let model: Sequential<T>;
+  try {
+    model = Sequential.build(spec, backend, 0);
+  } catch (e) {
+    throw new InputError(`checkpoint ${path}: ${(e as Error).message}`);
+  }
+  applyWeights(path, model, ckpt.weights);
+  return { model, state: ckpt.state };
 }

@@ -1,0 +1,97 @@
+// `handscan evaluate`: a checkpoint's figures on a run's test split, or on
+// every sample of any labelled data.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { isLabelScheme, LABEL_SCHEMES, type LabelScheme } from '../../data/labels.ts';
+import { loadSplit } from '../../data/split.ts';
+import { gpuBackend } from '../../kernels/gpu-backend.ts';
+import { destroyGpu, initGpu } from '../../kernels/runtime.ts';
+import { MODEL_NAMES, type ModelName } from '../../nn/models.ts';
+import { loadCheckpoint, modelFromCheckpoint } from '../checkpoint.ts';
+import { numberOption, parseOptions, type Command } from '../command.ts';
+import { loadRunData } from '../data.ts';
+import { InputError, UsageError } from '../errors.ts';
+import { predictAll, tally, type Tally } from '../fit.ts';
+import { DEFAULT_RECALL_TARGET } from '../metrics.ts';
+import { progress } from '../progress.ts';
+import { evaluate, writeReport } from '../report.ts';
+import { batchSource } from '../source.ts';
+
+const help = `handscan evaluate: a checkpoint's test figures
+
+usage: tsx src/train/main.ts evaluate --run DIR [options]
+       tsx src/train/main.ts evaluate --weights FILE [--data PATH] [options]
+
+options:
+  --run DIR               a training run: its best.h5 on its own test split and data
+  --weights FILE          a Handscan or Keras 2 checkpoint, evaluated on every sample of --data
+  --data PATH             an sdss.hdf5 file or a labelled cutout folder [the built-in simulated survey]
+  --labels binary|visual|original   the label scheme the checkpoint predicts [from the run, else binary]
+  --model initial|tuned   the architecture when the file has no model_config [initial]
+  --recall-target R       also report the threshold reaching this recall [0.965]
+  --out DIR               write report.json, report.md and plots there [--run's folder, else nothing]`;
+
+async function run(argv: string[]): Promise<void> {
+  const { values } = parseOptions('evaluate', argv, {
+    run: { type: 'string' },
+    weights: { type: 'string' },
+    data: { type: 'string' },
+    labels: { type: 'string' },
+    model: { type: 'string' },
+    'recall-target': { type: 'string' },
+    out: { type: 'string' },
+  });
+  if (!values.run === !values.weights) throw new UsageError('evaluate: give either --run DIR or --weights FILE');
+  const recallTarget = numberOption('evaluate', 'recall-target', values['recall-target'], DEFAULT_RECALL_TARGET, (v) => v > 0 && v <= 1, 'a recall in (0, 1]');
+  const fallback = (values.model ?? 'initial') as ModelName;
+  if (!MODEL_NAMES.includes(fallback)) throw new UsageError(`evaluate: --model must be one of ${MODEL_NAMES.join(', ')}, got '${values.model}'`);
+  if (values.labels !== undefined && !isLabelScheme(values.labels)) throw new UsageError(`evaluate: --labels must be one of ${LABEL_SCHEMES.join(', ')}, got '${values.labels}'`);
+
+  let weights = values.weights;
+  let dataPath = values.data ?? null;
+  let scheme = values.labels as LabelScheme | undefined;
+  let out = values.out;
+  let testOnly = false;
+  let modelName = fallback;
+  if (values.run) {
+    weights = join(values.run, 'best.h5');
+    const last = join(values.run, 'last.h5');
+    if (!existsSync(weights) || !existsSync(last)) throw new InputError(`${values.run}: not a finished training run (no best.h5 and last.h5)`);
+    const state = (await loadCheckpoint(last)).state;
+    if (!state) throw new InputError(`${last}: no training state`);
+    dataPath = values.data ?? state.config.data;
+    scheme ??= state.config.labels;
+    modelName = state.config.model;
+    out ??= values.run;
+    testOnly = values.data === undefined;
+  }
+  const data = await loadRunData(dataPath);
+  const g = await initGpu();
+  try {
+    const { model } = await modelFromCheckpoint(weights!, gpuBackend, fallback);
+    const labels = scheme ?? 'binary';
+    const members = testOnly ? loadSplit(join(values.run!, 'split.json'), data.dataset).test : Int32Array.from({ length: data.dataset.labels.length }, (_, i) => i);
+    const source = batchSource(data.dataset, labels, members);
+    if (source.classes !== model.classes) throw new InputError(`${weights}: the model has ${model.classes} outputs but --labels ${labels} has ${source.classes} classes`);
+    const bar = progress('evaluate', source.count);
+    const probs = await predictAll(model, source, 256, { onProgress: (d) => bar.update(d) });
+    const t: Tally = { loss: 0, correct: 0, count: 0 };
+    tally(t, probs, source.labels, model.classes);
+    const e = evaluate(probs, source.labels, labels, recallTarget, t.loss / t.count);
+    const b = e.binary;
+    bar.finish(`${testOnly ? 'test split' : 'all samples'}: ${source.count}`);
+    console.log(`accuracy ${(100 * b.accuracy).toFixed(2)}% precision ${(100 * b.precision).toFixed(2)}% recall ${(100 * b.recall).toFixed(2)}% F1 ${(100 * b.f1).toFixed(2)}% fall-out ${(100 * b.fpr).toFixed(2)}% AUC ${b.auc.toFixed(4)}`);
+    console.log(`at recall ≥ ${recallTarget}: threshold ${b.atRecallTarget.threshold.toFixed(4)}, precision ${(100 * b.atRecallTarget.precision).toFixed(2)}%, fall-out ${(100 * b.atRecallTarget.fpr).toFixed(2)}%`);
+    if (out) {
+      mkdirSync(out, { recursive: true });
+      const name = out.split('/').filter(Boolean).pop()!;
+      await writeReport(out, { name, model: modelName, scheme: labels, simulated: data.simulated, history: [], test: e, details: { weights, adapter: g.info.name, evaluated: testOnly ? 'test split' : 'all samples' } });
+      console.log(`report: ${join(out, 'report.md')}`);
+    }
+  } finally {
+    destroyGpu();
+  }
+}
+
+const command: Command = { name: 'evaluate', summary: "evaluate a checkpoint on a run's test split or on any labelled data", help, run };
+export default command;
