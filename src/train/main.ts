@@ -43,19 +43,19 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      if (e instanceof UsageError || e instanceof InputError) {
-        console.error(`handscan: ${e.message}`);
-        process.exitCode = e.exitCode;
-      } else {
-        console.error(e);
-        process.exitCode = 1;
-      }
-    },
-  );
+/** Runs the command line, turning user errors into one line and an exit code. */
+export async function cli(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof InputError) {
+      console.error(`handscan: ${e.message}`);
+      process.exitCode = e.exitCode;
+    } else {
+      console.error(e);
+      process.exitCode = 1;
+    }
+  }
 }
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await cli(process.argv.slice(2));
