@@ -6,12 +6,12 @@
 //
 // All channel counts here are in vec4s (the dispatcher pads channels to a
 // multiple of 4 with zeros), pixels are m = (n·H + h)·W + w, P = (K − 1)/2:
-//   conv2dForward, conv2dBackwardInput (the same GEMM, M = N·H·W pixels,
-//   columns B4 vec4s, reduction over (kh, kw, a) of K·K·A4·4):
-//     a    N×H×W×A4        x for forward; dy for the input gradient
+//   conv2dForward (M = N·H·W pixels, B4 vec4 columns, reduction over
+//   (kh, kw, a); the input gradient is this GEMM too, see conv2d.ts):
+//     a    N×H×W×A4        x; for the input gradient dy
 //     wk   K×K×(A4·4)×B4   w; for the input gradient w flipped and transposed
-//     bias B4              forward only
-//     out  N×H×W×B4        y; dx
+//     bias B4             b; for the input gradient zeros
+//     out  N×H×W×B4        y; for the input gradient dx
 //   out[m, b] = bias[b] + Σ_{kh,kw,a} a[m + (kh − P)·W + (kw − P), a] · wk[kh,kw,a,b]
 //   (reads outside the image are zero). One workgroup computes 32 pixels ×
 //   WG_X vec4 columns; lane l loads pixels 8j + l (j = 0..3) of the tile.
@@ -39,7 +39,6 @@ alias Tile = array<array<vec4f, 8>, 4>;
 @group(0) @binding(2) var<storage, read_write> out: array<vec4f>;
 @group(0) @binding(3) var<storage, read> bias: array<vec4f>;
 @group(0) @binding(4) var<uniform> forwardShape: Gemm;
-@group(0) @binding(3) var<uniform> inputShape: Gemm;
 
 // The workgroup's tile (linear over a folded grid, columns fastest).
 fn tileIndex(wg: vec3u, groups: vec3u) -> u32 { return wg.x + wg.y * groups.x; }
@@ -58,6 +57,8 @@ fn accumulate8(acc: ptr<function, array<vec4f, 8>>, b: mat4x4f, a: vec4f) {
 
 // The implicit GEMM of conv2dForward and conv2dBackwardInput for pixels
 // row0 … row0 + 31 and vec4 column col (clamped: callers drop what is outside).
+// The implicit GEMM for pixels row0 … row0 + 31 and vec4 column col (loads
+// are clamped inside the buffers; store drops what is outside the output).
 fn implicitGemm(s: Gemm, row0: u32, col: u32, lane: u32) -> Tile {
   let M = s.N * s.H * s.W;
   let P = i32(s.K / 2u);
@@ -72,25 +73,29 @@ fn implicitGemm(s: Gemm, row0: u32, col: u32, lane: u32) -> Tile {
     base[j] = i32(m);
   }
   var acc: Tile;
-  for (var kh = 0; kh < i32(s.K); kh++) {
-    for (var kw = 0; kw < i32(s.K); kw++) {
-      var src: array<u32, 4>;
-      var inside: array<bool, 4>;
-      for (var j = 0u; j < 4u; j++) {
-        let ih = h[j] + kh - P;
-        let iw = w[j] + kw - P;
-        inside[j] = ih >= 0 && ih < i32(s.H) && iw >= 0 && iw < i32(s.W);
-        src[j] = select(0u, u32(base[j] + (kh - P) * i32(s.W) + kw - P) * s.A4, inside[j]);
-      }
-      let k0 = u32(kh * i32(s.K) + kw) * s.A4 * 4u;
-      for (var a4 = 0u; a4 < s.A4; a4++) {
-        let k = k0 + 4u * a4;
-        let b = mat4x4f(wk[k * s.B4 + bcol], wk[(k + 1u) * s.B4 + bcol], wk[(k + 2u) * s.B4 + bcol], wk[(k + 3u) * s.B4 + bcol]);
-        for (var j = 0u; j < 4u; j++) {
-          accumulate8(&acc[j], b, select(vec4f(0.0), a[src[j] + a4], inside[j]));
-        }
-      }
+  // One flat loop over the reduction, (kh, kw, a4) stepped by hand: nested
+  // loops cost lavapipe a spill of every accumulator at each inner-loop exit.
+  var kh = 0;
+  var kw = 0;
+  var a4 = 0u;
+  for (var step = 0u; step < s.K * s.K * s.A4; step++) {
+    let k = step * 4u;
+    let b = mat4x4f(wk[k * s.B4 + bcol], wk[(k + 1u) * s.B4 + bcol], wk[(k + 2u) * s.B4 + bcol], wk[(k + 3u) * s.B4 + bcol]);
+    let shift = (kh - P) * i32(s.W) + kw - P;
+    for (var j = 0u; j < 4u; j++) {
+      let ih = h[j] + kh - P;
+      let iw = w[j] + kw - P;
+      let inside = ih >= 0 && ih < i32(s.H) && iw >= 0 && iw < i32(s.W);
+      let src = select(0u, u32(base[j] + shift) * s.A4 + a4, inside);
+      accumulate8(&acc[j], b, select(vec4f(0.0), a[src], inside));
     }
+    a4 += 1u;
+    let nextKw = a4 == s.A4;
+    a4 = select(a4, 0u, nextKw);
+    kw = select(kw, kw + 1, nextKw);
+    let nextKh = kw == i32(s.K);
+    kw = select(kw, 0, nextKh);
+    kh = select(kh, kh + 1, nextKh);
   }
   return acc;
 }
@@ -116,17 +121,6 @@ fn conv2dForward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) grou
   let col = (t % colTiles) * WG_X + lane;
   let acc = implicitGemm(s, row0, col, lane);
   store(s, row0, col, acc, bias[min(col, s.B4 - 1u)]);
-}
-
-@compute @workgroup_size(WG_X)
-fn conv2dBackwardInput(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
-  let s = inputShape;
-  let colTiles = (s.B4 + WG_X - 1u) / WG_X;
-  let t = tileIndex(wg, groups);
-  if (t >= colTiles * ((s.N * s.H * s.W + 31u) / 32u)) { return; }
-  let row0 = (t / colTiles) * 32u;
-  let col = (t % colTiles) * WG_X + lane;
-  store(s, row0, col, implicitGemm(s, row0, col, lane), vec4f(0.0));
 }
 
 @group(0) @binding(0) var<storage, read> fx: array<vec4f>;
@@ -171,18 +165,28 @@ fn conv2dBackwardFilter(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroup
 
   var acc: array<mat4x4f, 8>;
   var db = vec4f(0.0);
-  let end = min((split + 1u) * s.chunk, M);
-  for (var m0 = split * s.chunk; m0 < end; m0 += 4u) {
+  let start = split * s.chunk;
+  let end = min(start + s.chunk, M);
+  // (h, w) of the next pixel, stepped without division: a vector division
+  // costs more than a whole reduction step on lavapipe.
+  var h = i32((start / s.W) % s.H);
+  var w = i32(start % s.W);
+  for (var m0 = start; m0 < end; m0 += 4u) {
     var x: array<vec4f, 4>;
     var dy: array<vec4f, 4>;
     for (var p = 0u; p < 4u; p++) {
       let m = min(m0 + p, end - 1u);
-      let ih = i32((m / s.W) % s.H) + kh - P;
-      let iw = i32(m % s.W) + kw - P;
+      let ih = h + kh - P;
+      let iw = w + kw - P;
       let inside = ih >= 0 && ih < i32(s.H) && iw >= 0 && iw < i32(s.W);
       x[p] = select(vec4f(0.0), fx[u32(select(0, i32(m * s.C4) + shift, inside))], inside);
       dy[p] = select(vec4f(0.0), fdy[m * s.F4 + dcol], m0 + p < end);
       db += dy[p];
+      w += 1;
+      let wrap = w == i32(s.W);
+      w = select(w, 0, wrap);
+      h = select(h, h + 1, wrap);
+      h = select(h, 0, h == i32(s.H));
     }
     outer8(&acc, mat4x4f(dy[0], dy[1], dy[2], dy[3]), x);
   }

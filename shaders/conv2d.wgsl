@@ -7,22 +7,22 @@
 // The GEMM kernels read channels as vec4s: the dispatcher pads a channel
 // count that is not a multiple of 4 with zeros (padChannels, packWeights) and
 // crops the result. In vec4 units:
-//   conv2dForward, conv2dBackwardInput (one GEMM, M = N·H·W pixels, B4
-//   vec4 columns, reduction over (kh, kw, a)):
-//     a    N×H×W×A4        x for forward; dy for the input gradient
+//   conv2dForward (M = N·H·W pixels, B4 vec4 columns, reduction over
+//   (kh, kw, a); the input gradient is this GEMM too, see conv2d.ts):
+//     a    N×H×W×A4        x; for the input gradient dy
 //     wk   K×K×(A4·4)×B4   w; for the input gradient w flipped and transposed
-//     bias B4              forward only
-//     out  N×H×W×B4        y; dx
+//     bias B4             b; for the input gradient zeros
+//     out  N×H×W×B4        y; for the input gradient dx
 //   out[m, b] = bias[b] + Σ_{kh,kw,a} a[m + (kh − P)·W + (kw − P), a] · wk[kh,kw,a,b]
-//   (reads outside the image are zero). One invocation computes 8 pixels × 2
-//   vec4 columns.
+//   (reads outside the image are zero). One invocation computes PIXELS
+//   pixels × COLS vec4 columns.
 //
 //   conv2dBackwardFilter (M = K·K·C4 quads of 4 rows (kh, kw, c), F4 vec4
 //   columns, reduction over the pixels of one chunk):
 //     x        N×H×W×C4    dy  N×H×W×F4
 //     partial  splits×(K·K·C4·4 + 1)×F4: per chunk, Σ x[m shifted by (kh,kw), c]·dy[m, f]
 //              and a last row Σ dy[m, f] (for db)
-//   One invocation computes 2 quads × 2 vec4 columns over one chunk;
+//   One invocation computes QUADS quads × COLS vec4 columns over one chunk;
 //   reduceFilterPartials then adds the chunks in a fixed order.
 
 override WG_X: u32 = 64;
@@ -30,7 +30,12 @@ override WG_X: u32 = 64;
 struct Gemm { N: u32, H: u32, W: u32, K: u32, A4: u32, B4: u32 }
 struct Filter { N: u32, H: u32, W: u32, K: u32, C4: u32, F4: u32, chunk: u32 }
 
-alias Tile = array<array<vec4f, 2>, 8>;
+// One invocation's block: PIXELS pixels × COLS vec4 columns of the forward
+// GEMM, QUADS quads × COLS vec4 columns of the filter gradient.
+const PIXELS = 16u;
+const COLS = 2u;
+const QUADS = 2u;
+alias Tile = array<array<vec4f, COLS>, PIXELS>;
 
 fn flat(gid: vec3u, groups: vec3u) -> u32 { return gid.x + gid.y * groups.x * WG_X; }
 
@@ -39,86 +44,72 @@ fn flat(gid: vec3u, groups: vec3u) -> u32 { return gid.x + gid.y * groups.x * WG
 @group(0) @binding(2) var<storage, read_write> out: array<vec4f>;
 @group(0) @binding(3) var<storage, read> bias: array<vec4f>;
 @group(0) @binding(4) var<uniform> forwardShape: Gemm;
-@group(0) @binding(3) var<uniform> inputShape: Gemm;
 
-// The implicit GEMM for pixels row0 … row0 + 7 and vec4 columns col0, col0 + 1
-// (clamped: store drops what is outside).
+// The implicit GEMM for pixels row0 … row0 + PIXELS − 1 and vec4 columns
+// col0 … col0 + COLS − 1 (loads are clamped inside the buffers; store drops
+// what is outside the output).
 fn implicitGemm(s: Gemm, row0: u32, col0: u32) -> Tile {
   let M = s.N * s.H * s.W;
   let P = i32(s.K / 2u);
-  let c0 = min(col0, s.B4 - 1u);
-  let c1 = min(col0 + 1u, s.B4 - 1u);
-  var h: array<i32, 8>;
-  var w: array<i32, 8>;
-  var base: array<i32, 8>;
-  for (var j = 0u; j < 8u; j++) {
+  var col: array<u32, COLS>;
+  for (var i = 0u; i < COLS; i++) { col[i] = min(col0 + i, s.B4 - 1u); }
+  var h: array<i32, PIXELS>;
+  var w: array<i32, PIXELS>;
+  var base: array<i32, PIXELS>;
+  for (var j = 0u; j < PIXELS; j++) {
     let m = min(row0 + j, M - 1u);
     w[j] = i32(m % s.W);
     h[j] = i32((m / s.W) % s.H);
     base[j] = i32(m);
   }
   var acc: Tile;
-  for (var kh = 0; kh < i32(s.K); kh++) {
-    for (var kw = 0; kw < i32(s.K); kw++) {
-      var src: array<u32, 8>;
-      var inside: array<bool, 8>;
-      for (var j = 0u; j < 8u; j++) {
-        let ih = h[j] + kh - P;
-        let iw = w[j] + kw - P;
-        inside[j] = ih >= 0 && ih < i32(s.H) && iw >= 0 && iw < i32(s.W);
-        src[j] = select(0u, u32(base[j] + (kh - P) * i32(s.W) + kw - P) * s.A4, inside[j]);
-      }
-      let k0 = u32(kh * i32(s.K) + kw) * s.A4 * 4u;
-      for (var a4 = 0u; a4 < s.A4; a4++) {
-        let k = k0 + 4u * a4;
-        let b0 = mat4x4f(wk[k * s.B4 + c0], wk[(k + 1u) * s.B4 + c0], wk[(k + 2u) * s.B4 + c0], wk[(k + 3u) * s.B4 + c0]);
-        let b1 = mat4x4f(wk[k * s.B4 + c1], wk[(k + 1u) * s.B4 + c1], wk[(k + 2u) * s.B4 + c1], wk[(k + 3u) * s.B4 + c1]);
-        for (var j = 0u; j < 8u; j++) {
-          let v = select(vec4f(0.0), a[src[j] + a4], inside[j]);
-          acc[j][0] += b0 * v;
-          acc[j][1] += b1 * v;
-        }
-      }
+  // One flat loop over the reduction, (kh, kw, a4) stepped by hand: nested
+  // loops cost lavapipe a spill of every accumulator at each inner-loop exit.
+  var kh = 0;
+  var kw = 0;
+  var a4 = 0u;
+  for (var step = 0u; step < s.K * s.K * s.A4; step++) {
+    let k = step * 4u;
+    var b: array<mat4x4f, COLS>;
+    for (var i = 0u; i < COLS; i++) {
+      b[i] = mat4x4f(wk[k * s.B4 + col[i]], wk[(k + 1u) * s.B4 + col[i]], wk[(k + 2u) * s.B4 + col[i]], wk[(k + 3u) * s.B4 + col[i]]);
     }
+    let shift = (kh - P) * i32(s.W) + kw - P;
+    for (var j = 0u; j < PIXELS; j++) {
+      let ih = h[j] + kh - P;
+      let iw = w[j] + kw - P;
+      let inside = ih >= 0 && ih < i32(s.H) && iw >= 0 && iw < i32(s.W);
+      let v = select(vec4f(0.0), a[select(0u, u32(base[j] + shift) * s.A4 + a4, inside)], inside);
+      for (var i = 0u; i < COLS; i++) { acc[j][i] += b[i] * v; }
+    }
+    a4 += 1u;
+    let nextKw = a4 == s.A4;
+    a4 = select(a4, 0u, nextKw);
+    kw = select(kw, kw + 1, nextKw);
+    let nextKh = kw == i32(s.K);
+    kw = select(kw, 0, nextKh);
+    kh = select(kh, kh + 1, nextKh);
   }
   return acc;
-}
-
-fn store(s: Gemm, row0: u32, col0: u32, acc: Tile, add: array<vec4f, 2>) {
-  let M = s.N * s.H * s.W;
-  for (var j = 0u; j < 8u; j++) {
-    for (var i = 0u; i < 2u; i++) {
-      if (row0 + j < M && col0 + i < s.B4) { out[(row0 + j) * s.B4 + col0 + i] = acc[j][i] + add[i]; }
-    }
-  }
-}
-
-// The invocation's 8 pixels and 2 columns; false when it has none.
-fn gemmBlock(s: Gemm, gid: vec3u, groups: vec3u, row0: ptr<function, u32>, col0: ptr<function, u32>) -> bool {
-  let colPairs = (s.B4 + 1u) / 2u;
-  let i = flat(gid, groups);
-  *row0 = (i / colPairs) * 8u;
-  *col0 = (i % colPairs) * 2u;
-  return *row0 < s.N * s.H * s.W;
 }
 
 @compute @workgroup_size(WG_X)
 fn conv2dForward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let s = forwardShape;
-  var row0: u32;
-  var col0: u32;
-  if (!gemmBlock(s, gid, groups, &row0, &col0)) { return; }
-  let add = array(bias[min(col0, s.B4 - 1u)], bias[min(col0 + 1u, s.B4 - 1u)]);
-  store(s, row0, col0, implicitGemm(s, row0, col0), add);
-}
-
-@compute @workgroup_size(WG_X)
-fn conv2dBackwardInput(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let s = inputShape;
-  var row0: u32;
-  var col0: u32;
-  if (!gemmBlock(s, gid, groups, &row0, &col0)) { return; }
-  store(s, row0, col0, implicitGemm(s, row0, col0), array(vec4f(0.0), vec4f(0.0)));
+  let colBlocks = (s.B4 + COLS - 1u) / COLS;
+  let t = flat(gid, groups);
+  let row0 = (t / colBlocks) * PIXELS;
+  let col0 = (t % colBlocks) * COLS;
+  let M = s.N * s.H * s.W;
+  if (row0 >= M) { return; }
+  let acc = implicitGemm(s, row0, col0);
+  for (var i = 0u; i < COLS; i++) {
+    if (col0 + i >= s.B4) { break; }
+    let add = bias[col0 + i];
+    for (var j = 0u; j < PIXELS; j++) {
+      if (row0 + j < M) { out[(row0 + j) * s.B4 + col0 + i] = acc[j][i] + add; }
+    }
+  }
 }
 
 @group(0) @binding(0) var<storage, read> fx: array<vec4f>;
@@ -131,58 +122,69 @@ fn conv2dBackwardFilter(@builtin(global_invocation_id) gid: vec3u, @builtin(num_
   let s = filterShape;
   let M = s.N * s.H * s.W;
   let quads = s.K * s.K * s.C4;
-  let colPairs = (s.F4 + 1u) / 2u;
-  let quadPairs = (quads + 1u) / 2u;
-  let i = flat(gid, groups);
-  let col0 = (i % colPairs) * 2u;
-  let quad0 = ((i / colPairs) % quadPairs) * 2u;
-  let split = i / (colPairs * quadPairs);
+  let colBlocks = (s.F4 + COLS - 1u) / COLS;
+  let quadBlocks = (quads + QUADS - 1u) / QUADS;
+  let t = flat(gid, groups);
+  let col0 = (t % colBlocks) * COLS;
+  let quad0 = ((t / colBlocks) % quadBlocks) * QUADS;
+  let split = t / (colBlocks * quadBlocks);
   if (split * s.chunk >= M) { return; }
   let P = i32(s.K / 2u);
-  var kh: array<i32, 2>;
-  var kw: array<i32, 2>;
-  var shift: array<i32, 2>;
-  for (var g = 0u; g < 2u; g++) {
+  // Each quad's kernel offset (kh, kw) and where its x values sit relative to a pixel's.
+  var kh: array<i32, QUADS>;
+  var kw: array<i32, QUADS>;
+  var shift: array<i32, QUADS>;
+  for (var g = 0u; g < QUADS; g++) {
     let q = min(quad0 + g, quads - 1u);
     kw[g] = i32((q / s.C4) % s.K);
     kh[g] = i32(q / (s.C4 * s.K));
     shift[g] = ((kh[g] - P) * i32(s.W) + kw[g] - P) * i32(s.C4) + i32(q % s.C4);
   }
-  let col = array(min(col0, s.F4 - 1u), min(col0 + 1u, s.F4 - 1u));
+  var col: array<u32, COLS>;
+  for (var c = 0u; c < COLS; c++) { col[c] = min(col0 + c, s.F4 - 1u); }
 
-  var acc: array<array<mat4x4f, 2>, 2>;
-  var db: array<vec4f, 2>;
-  let end = min((split + 1u) * s.chunk, M);
-  for (var m0 = split * s.chunk; m0 < end; m0 += 4u) {
-    var x: array<array<vec4f, 4>, 2>;
-    var dy: array<array<vec4f, 4>, 2>;
+  // acc[g][c] column r: dw row (quad g, channel r), vec4 column c.
+  var acc: array<array<mat4x4f, COLS>, QUADS>;
+  var db: array<vec4f, COLS>;
+  let start = split * s.chunk;
+  let end = min(start + s.chunk, M);
+  // (h, w) of the next pixel, stepped without division: a vector division
+  // costs more than a whole reduction step on lavapipe.
+  var h = i32((start / s.W) % s.H);
+  var w = i32(start % s.W);
+  for (var m0 = start; m0 < end; m0 += 4u) {
+    var x: array<array<vec4f, 4>, QUADS>;
+    var dy: array<array<vec4f, 4>, COLS>;
     for (var p = 0u; p < 4u; p++) {
       let m = min(m0 + p, end - 1u);
-      let h = i32((m / s.W) % s.H);
-      let w = i32(m % s.W);
-      for (var g = 0u; g < 2u; g++) {
+      for (var g = 0u; g < QUADS; g++) {
         let ih = h + kh[g] - P;
         let iw = w + kw[g] - P;
         let inside = ih >= 0 && ih < i32(s.H) && iw >= 0 && iw < i32(s.W);
         x[g][p] = select(vec4f(0.0), fx[u32(select(0, i32(m * s.C4) + shift[g], inside))], inside);
       }
-      for (var c = 0u; c < 2u; c++) {
+      for (var c = 0u; c < COLS; c++) {
         dy[c][p] = select(vec4f(0.0), fdy[m * s.F4 + col[c]], m0 + p < end);
         db[c] += dy[c][p];
       }
+      w += 1;
+      let wrap = w == i32(s.W);
+      w = select(w, 0, wrap);
+      h = select(h, h + 1, wrap);
+      h = select(h, 0, h == i32(s.H));
     }
-    for (var g = 0u; g < 2u; g++) {
+    for (var g = 0u; g < QUADS; g++) {
       let xt = transpose(mat4x4f(x[g][0], x[g][1], x[g][2], x[g][3]));
-      for (var c = 0u; c < 2u; c++) { acc[g][c] += mat4x4f(dy[c][0], dy[c][1], dy[c][2], dy[c][3]) * xt; }
+      for (var c = 0u; c < COLS; c++) { acc[g][c] += mat4x4f(dy[c][0], dy[c][1], dy[c][2], dy[c][3]) * xt; }
     }
   }
 
   let rows = quads * 4u;
   let at = split * (rows + 1u);
-  for (var c = 0u; c < 2u; c++) {
-    if (col0 + c >= s.F4) { continue; }
-    for (var g = 0u; g < 2u; g++) {
-      if (quad0 + g >= quads) { continue; }
+  for (var c = 0u; c < COLS; c++) {
+    if (col0 + c >= s.F4) { break; }
+    for (var g = 0u; g < QUADS; g++) {
+      if (quad0 + g >= quads) { break; }
       for (var r = 0u; r < 4u; r++) { partial[(at + (quad0 + g) * 4u + r) * s.F4 + col0 + c] = acc[g][c][r]; }
     }
     if (quad0 == 0u) { partial[(at + rows) * s.F4 + col0 + c] = db[c]; }

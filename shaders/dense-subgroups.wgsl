@@ -8,8 +8,9 @@ enable subgroups;
 // 4q..4q+3 for 4 steps of r and subgroupBroadcast shares them; every lane
 // loads B for its own 4 columns and keeps 32 rows × 4 columns in vec4
 // accumulators. Values travel through registers, not memory, and every load
-// is a vec4. WGSL allows no include, so the block loaders below repeat
-// dense.wgsl's.
+// is a vec4. On lavapipe this 32×32 tile beat 16×32, 64×32 and 32×64 (the
+// larger ones spill). WGSL allows no include, so the block loaders below
+// repeat dense.wgsl's.
 
 struct Params { I: u32, J: u32, R: u32, chunk: u32 }
 override WG_X: u32 = 8;
@@ -91,8 +92,9 @@ fn accumulate(acc: ptr<function, array<vec4f, 32>>, q: u32, bm: mat4x4f, a0: vec
   (*acc)[4u * q + 3u] += bm * a3;
 }
 
-// subgroupBroadcast takes only a constant lane, hence one line per lane.
-// Every lane takes part in every broadcast: no early return.
+// subgroupBroadcast takes only a constant lane, hence one line per lane (a
+// loop of subgroupShuffle ran 2-3× slower on lavapipe). Every lane takes part
+// in every broadcast: no early return.
 @compute @workgroup_size(WG_X)
 fn gemm(@builtin(subgroup_invocation_id) lane: u32, @builtin(workgroup_id) wid: vec3u) {
   let i = wid.y * 32u;

@@ -3,27 +3,32 @@
 //   y, dy:     N×Ho×Wo×C with Ho = ⌈H/2⌉, Wo = ⌈W/2⌉
 //   argmax:    N×Ho×Wo×C u32, the winning cell of each window as dy*2+dx
 // An odd H or W is padded at the end only (bottom/right), and padding never
-// wins: a border window takes the max over its real cells. Each dispatch is
-// 1-D, folded over x and y of the grid (runtime.ts dispatch1d).
+// wins: a border window takes the max over its real cells.
+// The grid is (channel, column, image row): invocation ids give c and the
+// column directly, and the one division (n and the row from z) is uniform
+// over a workgroup. Per-invocation integer division, which lavapipe does lane
+// by lane, cost more than the pooling itself. Past 65,535 image rows the
+// dispatcher splits the grid into several dispatches, z0 giving the first row.
 
-struct Params { N: u32, H: u32, W: u32, C: u32, Ho: u32, Wo: u32 }
-override WG_X: u32 = 256;
+struct Params { N: u32, H: u32, W: u32, C: u32, Ho: u32, Wo: u32, z0: u32 }
+override WG_X: u32 = 64;
+override WG_Y: u32 = 1;
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<storage, read_write> argmax: array<u32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-// One invocation per y element: scans its window in row-major order and keeps
-// the first maximum (strict >), as TF does on ties.
-@compute @workgroup_size(WG_X)
-fn maxPool2dForward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = gid.x + gid.y * groups.x * WG_X;
-  if (i >= p.N * p.Ho * p.Wo * p.C) { return; }
-  let c = i % p.C;
-  let ow = (i / p.C) % p.Wo;
-  let oh = (i / (p.C * p.Wo)) % p.Ho;
-  let n = i / (p.C * p.Wo * p.Ho);
+// One invocation per y element (c, ow, z = n·Ho + oh): scans its window in
+// row-major order and keeps the first maximum (strict >), as TF does on ties.
+@compute @workgroup_size(WG_X, WG_Y)
+fn maxPool2dForward(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let c = gid.x;
+  let ow = gid.y;
+  if (c >= p.C || ow >= p.Wo) { return; }
+  let z = p.z0 + wid.z;
+  let n = z / p.Ho;
+  let oh = z % p.Ho;
   // The window's first cell (2oh, 2ow) always exists, so it seeds the max.
   let base = ((n * p.H + 2u * oh) * p.W + 2u * ow) * p.C + c;
   var best = x[base];
@@ -36,6 +41,7 @@ fn maxPool2dForward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
       }
     }
   }
+  let i = (z * p.Wo + ow) * p.C + c;
   y[i] = best;
   argmax[i] = cell;
 }
@@ -45,17 +51,17 @@ fn maxPool2dForward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(3) var<uniform> bp: Params;
 
-// One invocation per dx element. Windows do not overlap (stride 2 = size 2),
-// so each x cell belongs to exactly one window and gathers its gradient from
-// it: no atomics, no scatter.
-@compute @workgroup_size(WG_X)
-fn maxPool2dBackward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = gid.x + gid.y * groups.x * WG_X;
-  if (i >= bp.N * bp.H * bp.W * bp.C) { return; }
-  let c = i % bp.C;
-  let w = (i / bp.C) % bp.W;
-  let h = (i / (bp.C * bp.W)) % bp.H;
-  let n = i / (bp.C * bp.W * bp.H);
+// One invocation per dx element (c, w, z = n·H + h). Windows do not overlap
+// (stride 2 = size 2), so each x cell belongs to exactly one window and
+// gathers its gradient from it: no atomics, no scatter.
+@compute @workgroup_size(WG_X, WG_Y)
+fn maxPool2dBackward(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let c = gid.x;
+  let w = gid.y;
+  if (c >= bp.C || w >= bp.W) { return; }
+  let z = bp.z0 + wid.z;
+  let n = z / bp.H;
+  let h = z % bp.H;
   let o = ((n * bp.Ho + h / 2u) * bp.Wo + w / 2u) * bp.C + c;
-  dx[i] = select(0.0, dy[o], bargmax[o] == (h % 2u) * 2u + w % 2u);
+  dx[(z * bp.W + w) * bp.C + c] = select(0.0, dy[o], bargmax[o] == (h % 2u) * 2u + w % 2u);
 }

@@ -33,7 +33,9 @@ async function compareWithCpu(N: number, K: number, M: number, path: gpuOps.Dens
 describe('dense', () => {
   // [N, K, M]: the paper's dense1 (K = 10,368 → 128) and dense2 (128 → 2, 3
   // or 10 classes) at batch 1, 3, 64 and 128; K = 1 and 3; K and M that are
-  // not multiples of 4 and leave ragged edge tiles; a depth split unevenly.
+  // not multiples of 4; ragged edge tiles with vec4-aligned rows (5, 100, 12)
+  // and a batch that ends mid-block of the weight gradient's depth (130); a
+  // depth split unevenly.
   const cases: [number, number, number][] = [
     [1, 1, 1],
     [3, 3, 2],
@@ -41,6 +43,8 @@ describe('dense', () => {
     [1, 7, 3],
     [5, 13, 37],
     [67, 130, 33],
+    [5, 100, 12],
+    [130, 36, 8],
     [3, 1001, 10],
     [64, 128, 2],
     [128, 128, 3],

@@ -57,7 +57,8 @@ function windows(shape: readonly number[]): { n: number; oh: number; ow: number;
 
 describe('maxPool2d', () => {
   // The paper's pools (69→35→18→9, channels 32, 64, 128), tiny and odd sizes,
-  // a non-square image; batch 1, 3 and 64.
+  // a non-square image; batch 1, 3 and 64; more than 65,535 image rows,
+  // which the dispatcher splits over several dispatches.
   const shapes = [
     [1, 1, 1, 1],
     [3, 2, 2, 3],
@@ -68,6 +69,7 @@ describe('maxPool2d', () => {
     [1, 69, 69, 32],
     [3, 35, 35, 64],
     [64, 18, 18, 128],
+    [65_537, 2, 1, 1],
   ];
   for (const shape of shapes) {
     it(`x=[${shape}]: GPU y, argmax and dx match the CPU reference`, async () => {

@@ -11,22 +11,23 @@ export function conv2dForward(x: CpuTensor, w: CpuTensor, b: CpuTensor): CpuTens
   const y = new CpuTensor([N, H, W, F]);
   for (let n = 0; n < N; n++)
     for (let h = 0; h < H; h++)
-      for (let wo = 0; wo < W; wo++)
-        for (let f = 0; f < F; f++) {
-          let sum = b.data[f];
-          for (let kh = 0; kh < K; kh++) {
-            const ih = h + kh - P;
-            if (ih < 0 || ih >= H) continue;
-            for (let kw = 0; kw < K; kw++) {
-              const iw = wo + kw - P;
-              if (iw < 0 || iw >= W) continue;
-              for (let c = 0; c < C; c++) {
-                sum += x.data[((n * H + ih) * W + iw) * C + c] * w.data[((kh * K + kw) * C + c) * F + f];
-              }
+      for (let wo = 0; wo < W; wo++) {
+        const yAt = ((n * H + h) * W + wo) * F;
+        for (let f = 0; f < F; f++) y.data[yAt + f] = b.data[f];
+        for (let kh = 0; kh < K; kh++) {
+          const ih = h + kh - P;
+          if (ih < 0 || ih >= H) continue;
+          for (let kw = 0; kw < K; kw++) {
+            const iw = wo + kw - P;
+            if (iw < 0 || iw >= W) continue;
+            for (let c = 0; c < C; c++) {
+              const xv = x.data[((n * H + ih) * W + iw) * C + c];
+              const wAt = ((kh * K + kw) * C + c) * F;
+              for (let f = 0; f < F; f++) y.data[yAt + f] += xv * w.data[wAt + f];
             }
           }
-          y.data[((n * H + h) * W + wo) * F + f] = sum;
         }
+      }
   return y;
 }
 

@@ -30,9 +30,13 @@ function subgroupLanes(): number | null {
 }
 
 const WG = 64;
-/** Pixels of one subgroup tile (4 slots of 8 lanes) and of one portable invocation. */
+/** Pixels of a subgroup GEMM tile (4 slots of 8 lanes), quads of a subgroup filter tile (one per lane 0-7). */
 const SUBGROUP_PIXELS = 32;
-const PORTABLE_PIXELS = 8;
+const SUBGROUP_QUADS = 8;
+/** One portable invocation's block: PIXELS, COLS and QUADS of conv2d.wgsl. */
+const PORTABLE_PIXELS = 16;
+const PORTABLE_COLS = 2;
+const PORTABLE_QUADS = 2;
 /** Filter-gradient splits of the pixel reduction: enough workgroups to fill the device, chunks long enough to amortise the partial sums. */
 const FILTER_GROUPS = 256;
 const FILTER_MIN_CHUNK = 1024;
@@ -73,27 +77,29 @@ function packWeights(w: GpuTensor, flip: boolean): GpuTensor {
   return out;
 }
 
-/** out N×H×W×B4·4 = the implicit GEMM of a (N×H×W×A4·4) with wk, plus bias when given. */
-function implicitGemm(a: GpuTensor, wk: GpuTensor, bias: GpuTensor | null): GpuTensor {
+/**
+ * out N×H×W×B = bias + the 'same' convolution of a (N×H×W×A) with wk
+ * (K×K×A×B), A and B multiples of 4: the conv2dForward kernel.
+ */
+function implicitGemm(a: GpuTensor, wk: GpuTensor, bias: GpuTensor): GpuTensor {
   const [N, H, W, A] = a.shape;
   const [K, , , B] = wk.shape;
   const B4 = B / 4;
   const M = N * H * W;
   const uniforms = [N, H, W, K, A / 4, B4];
-  const entryPoint = bias ? 'conv2dForward' : 'conv2dBackwardInput';
   const lanes = subgroupLanes();
   const program: Program = lanes
     ? {
         shader: 'conv2d-subgroups.wgsl',
-        entryPoint,
+        entryPoint: 'conv2dForward',
         workgroupSize: [lanes, 1, 1],
         dispatch: dispatch1d(ceilDiv(B4, lanes) * ceilDiv(M, SUBGROUP_PIXELS), 1),
         uniforms,
       }
-    : portable(entryPoint, ceilDiv(B4, 2) * ceilDiv(M, PORTABLE_PIXELS), uniforms);
+    : portable('conv2dForward', ceilDiv(B4, PORTABLE_COLS) * ceilDiv(M, PORTABLE_PIXELS), uniforms);
   const g = gpu();
   const out = g.empty([N, H, W, B]);
-  g.run(program, bias ? [a.buffer, wk.buffer, out.buffer, bias.buffer] : [a.buffer, wk.buffer, out.buffer]);
+  g.run(program, [a.buffer, wk.buffer, out.buffer, bias.buffer]);
   return out;
 }
 
@@ -113,13 +119,20 @@ export function conv2dForward(x: GpuTensor, w: GpuTensor, b: GpuTensor): GpuTens
   return y;
 }
 
+/**
+ * dx[n,h,w,c] = Σ dy[n, h−kh+P, w−kw+P, f]·w[kh,kw,c,f]: a forward
+ * convolution of dy with w flipped in space and transposed in (c, f).
+ */
 export function conv2dBackwardInput(dy: GpuTensor, w: GpuTensor): GpuTensor {
   const C = w.shape[2];
+  const g = gpu();
   const [dyp, padDy] = padded(dy);
   const wk = packWeights(w, true);
-  const dxp = implicitGemm(dyp, wk, null);
+  const zeros = g.upload(new Float32Array(round4(C)), [round4(C)]);
+  const dxp = implicitGemm(dyp, wk, zeros);
   if (padDy) dyp.dispose();
   wk.dispose();
+  zeros.dispose();
   if (C % 4 === 0) return dxp;
   const dx = padChannels(dxp, C);
   dxp.dispose();
@@ -135,7 +148,7 @@ export function conv2dBackwardFilter(x: GpuTensor, dy: GpuTensor, kernelSize: nu
   const quads = K * K * C4;
   const lanes = subgroupLanes();
   // Output tiles of one split: workgroups for the subgroup kernels, invocations for the portable one.
-  const tiles = lanes ? ceilDiv(F4, lanes) * ceilDiv(quads, 8) : ceilDiv(F4, 2) * ceilDiv(quads, 2);
+  const tiles = lanes ? ceilDiv(F4, lanes) * ceilDiv(quads, SUBGROUP_QUADS) : ceilDiv(F4, PORTABLE_COLS) * ceilDiv(quads, PORTABLE_QUADS);
   const groupsPerSplit = lanes ? tiles : ceilDiv(tiles, WG);
   const wanted = Math.max(1, Math.min(ceilDiv(FILTER_GROUPS, groupsPerSplit), Math.floor(M / FILTER_MIN_CHUNK)));
   const chunk = round4(ceilDiv(M, wanted));

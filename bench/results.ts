@@ -1,0 +1,253 @@
+// bench/results.json (machine-readable) and bench/RESULTS.md (rendered from
+// it). `npm run bench` and `npm run bench:peers` each own some sections and
+// keep the others, so that one file holds the latest figures of both; every
+// section carries the date and command of the run that measured it.
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AdapterDescription } from '../src/kernels/runtime.ts';
+import { writeFileAtomic } from '../src/train/atomic-file.ts';
+import type { KernelResults } from './kernels.ts';
+import type { InferFigures, TrainFigures } from './whole-step.ts';
+
+export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+export const RESULTS_JSON = join(BENCH_DIR, 'results.json');
+export const RESULTS_MD = join(BENCH_DIR, 'RESULTS.md');
+
+/** When and where a section was measured. */
+export interface RunInfo {
+  date: string;
+  command: string;
+  /** 1-minute load averages at the start and end, with the CPU count: how busy the machine was. */
+  load_average: { start: number; end: number; cpus: number };
+  duration_s: number;
+}
+
+export interface PeerFigures {
+  system: string;
+  /** The adapter a GPU peer ran on, or the CPU threads of a CPU peer. */
+  device: string;
+  train: { batch: number; images_per_s: number; images_per_s_min: number; images_per_s_max: number; steps: number };
+  infer: { batch: number; images_per_s: number; images_per_s_min: number; images_per_s_max: number; batches: number };
+}
+
+export interface Skipped {
+  skipped: string;
+}
+
+export interface PeersSection {
+  run: RunInfo;
+  ours: { train: TrainFigures; infer: InferFigures };
+  tfjs_webgpu: PeerFigures | Skipped;
+  torch_cpu: PeerFigures | Skipped;
+  /** Only where python3's torch sees a CUDA device. */
+  torch_cuda?: PeerFigures | Skipped;
+  /** ours / peer images per second, for each peer that ran. */
+  ratios: { [peer: string]: { train: number; infer: number } };
+}
+
+export interface Results {
+  adapter: AdapterDescription;
+  host: { cpu: string; cpus: number; node: string };
+  /** The latest run that wrote this file. */
+  date: string;
+  command: string;
+  bench?: {
+    run: RunInfo;
+    quick: boolean;
+    train: { initial: TrainFigures; tuned: TrainFigures };
+    infer: { initial: InferFigures };
+  };
+  kernels?: { run: RunInfo; results: KernelResults } | Skipped;
+  peers?: PeersSection;
+}
+
+/** Starts a RunInfo; call `finish` at the end of the run. */
+export function startRun(command: string): { finish: () => RunInfo } {
+  const t0 = performance.now();
+  const start = loadavg()[0];
+  const date = new Date().toISOString();
+  return { finish: () => ({ date, command, load_average: { start, end: loadavg()[0], cpus: cpus().length }, duration_s: (performance.now() - t0) / 1000 }) };
+}
+
+export function hostInfo(): Results['host'] {
+  return { cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, node: process.version };
+}
+
+/** The file's current contents, or null when absent or unreadable. */
+export function readResults(path = RESULTS_JSON): Results | null {
+  if (!existsSync(path)) return null;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Results;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `update` over the previous results of the same adapter; figures from another
+ * adapter are dropped rather than mixed into this device's table.
+ */
+export function mergeResults(previous: Results | null, update: Omit<Results, 'bench' | 'kernels' | 'peers'> & Partial<Results>): Results {
+  const same = previous !== null && previous.adapter.name === update.adapter.name;
+  return { ...(same ? previous : {}), ...update };
+}
+
+/** Writes results.json and RESULTS.md, each atomically. */
+export async function writeResults(r: Results, json = RESULTS_JSON, md = RESULTS_MD): Promise<void> {
+  await writeFileAtomic(json, `${JSON.stringify(r, null, 2)}\n`);
+  await writeFileAtomic(md, renderMarkdown(r));
+}
+
+export const isSkipped = (x: object | undefined): x is Skipped => x !== undefined && 'skipped' in x;
+
+/** The issue's targets that these results can decide: [what, value, passed]. */
+export function checks(r: Results): [string, string, boolean][] {
+  const out: [string, string, boolean][] = [];
+  const p = r.peers;
+  if (p && !isSkipped(p.tfjs_webgpu)) {
+    const ratio = p.ratios.tfjs_webgpu;
+    out.push(['training, initial net, batch 64: ≥ 8× TF.js WebGPU', `${ratio.train.toFixed(1)}×`, ratio.train >= 8]);
+    out.push(['inference, batch 256: ≥ 5× TF.js WebGPU', `${ratio.infer.toFixed(1)}×`, ratio.infer >= 5]);
+  }
+  if (r.kernels && !isSkipped(r.kernels)) {
+    for (const k of r.kernels.results.cases) {
+      if (!/^conv[23]$/.test(k.layer)) continue;
+      out.push([`${k.op} ${k.layer} batch ${k.batch}: ≥ 20 GFLOP/s`, `${k.gflop_per_s!.toFixed(1)} GFLOP/s`, k.gflop_per_s! >= 20]);
+    }
+  }
+  if (r.bench) {
+    for (const t of [r.bench.train.initial, r.bench.train.tuned]) {
+      const [first, last] = [t.memory[0], t.memory[t.memory.length - 1]];
+      out.push([`${t.model} net: no GPU buffer growth over ${t.epochs} epochs after the warm-up`, `${first.buffers} → ${last.buffers} buffers, ${mib(first.bytes_allocated)} → ${mib(last.bytes_allocated)} MiB`, t.gpu_memory_stable]);
+    }
+  }
+  return out;
+}
+
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+const num = (x: number, digits = 1) => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const rate = (f: { images_per_s: number; images_per_s_min: number; images_per_s_max: number }) => `${num(f.images_per_s)} (${num(f.images_per_s_min)}–${num(f.images_per_s_max)})`;
+
+/** A warning line when the machine was busy during a run (load above half its CPUs). */
+function loadNote(run: RunInfo): string[] {
+  const { start, end, cpus } = run.load_average;
+  if (Math.max(start, end) <= cpus / 2) return [];
+  return [`> **Noisy:** this section was measured on a busy machine (1-minute load average ${start.toFixed(1)} at the start, ${end.toFixed(1)} at the end, on ${cpus} CPUs): other work shared the CPU, so these figures are low and widely spread. Rerun on a quiet machine.`, ''];
+}
+
+function table(header: string[], rows: string[][]): string[] {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+}
+
+export function renderMarkdown(r: Results): string {
+  const a = r.adapter;
+  const lines: string[] = [
+    '# Benchmark results',
+    '',
+    'Generated from `bench/results.json` by `npm run bench` and `npm run bench:peers`; do not edit by hand.',
+    '',
+    `- Adapter: **${a.name}** (vendor ${a.vendor || '-'}, architecture ${a.architecture || '-'}${a.software ? ', a CPU implementation' : ''}; subgroups ${a.subgroups ? `${a.subgroups.min}-${a.subgroups.max}` : 'no'}; timestamp queries ${a.timestampQuery ? 'yes' : 'no'})`,
+    `- Host: ${r.host.cpu}, ${r.host.cpus} CPUs, Node ${r.host.node}`,
+    '',
+    'Reproduce:',
+    '',
+    '```sh',
+    'npm run bench            # every kernel, and the whole-step figures over ten epochs',
+    'npm run bench -- --quick # the whole-step figures only, over four epochs',
+    'npm run bench:peers      # TF.js WebGPU and PyTorch beside this engine, in one run',
+    '```',
+    '',
+  ];
+  if (r.bench) {
+    const { initial, tuned } = r.bench.train;
+    const infer = r.bench.infer.initial;
+    lines.push(`## Whole steps`, '', `\`${r.bench.run.command}\`, ${r.bench.run.date}, ${num(r.bench.run.duration_s, 0)} s.`, '');
+    lines.push(...loadNote(r.bench.run));
+    const epochRow = (t: TrainFigures) => [`one epoch of 11,436 images, ${t.model} net, batch ${t.batch}`, `${num(t.epoch_11436_s)} s`, t.epoch_11436_method];
+    const trainRow = (t: TrainFigures) => [`training, ${t.model} net, batch ${t.batch}, ${t.optimizer}`, `${rate(t)} images/s`, `${t.epochs} epochs of ${t.images_per_epoch} images after one warm-up epoch (${num(t.first_epoch_s)} s, shader compilation included); ${num(t.step_ms, 0)} ms per step`];
+    const memoryRow = (t: TrainFigures) => [`peak GPU memory of a training step, ${t.model} net, batch ${t.batch}`, `${mib(t.peak_gpu_bytes)} MiB`, `buffer pool's high-water mark: ${mib(t.parameter_bytes)} MiB of parameters, plus optimizer state, activations, gradients and the batch`];
+    const growthRow = (t: TrainFigures) => {
+      const [first, last] = [t.memory[0], t.memory[t.memory.length - 1]];
+      return [
+        `memory from epoch to epoch, ${t.model} net`,
+        t.gpu_memory_stable ? 'GPU: no growth' : '**GPU: grows**',
+        `after each of the ${t.epochs} timed epochs: GPU ${first.buffers} → ${last.buffers} buffers, ${mib(first.bytes_allocated)} → ${mib(last.bytes_allocated)} MiB allocated; host resident set ${mib(first.host_rss_bytes)} → ${mib(last.host_rss_bytes)} MiB`,
+      ];
+    };
+    lines.push(
+      ...table(
+        ['figure', 'median (min–max)', 'how'],
+        [
+          trainRow(initial),
+          trainRow(tuned),
+          [`inference, ${infer.model} net, batch ${infer.batch}`, `${rate(infer)} images/s`, `${infer.passes} passes of ${infer.images_per_pass} images through predictAll after one warm-up pass`],
+          epochRow(initial),
+          epochRow(tuned),
+          memoryRow(initial),
+          memoryRow(tuned),
+          growthRow(initial),
+          growthRow(tuned),
+        ],
+      ),
+      '',
+      'Training goes through `trainEpoch` and inference through `predictAll` (src/train/fit.ts), fed by the real batch source from random uint8 cutouts; times are wall clock, from the epoch\'s first upload to its last readback.',
+      '',
+    );
+  }
+  if (r.peers) {
+    const p = r.peers;
+    lines.push('## Peers, measured side by side in one run', '', `\`${p.run.command}\`, ${p.run.date}, ${num(p.run.duration_s, 0)} s.`, '');
+    lines.push(...loadNote(p.run));
+    const row = (name: string, device: string, f: PeerFigures | Skipped, ratio?: { train: number; infer: number }) =>
+      isSkipped(f) ? [name, device, 'skipped', 'skipped', f.skipped] : [f.system, f.device, rate(f.train), rate(f.infer), ratio ? `${num(ratio.train)}× / ${num(ratio.infer)}×` : '-'];
+    lines.push(
+      ...table(
+        ['system', 'device', 'training, initial net, batch 64 (images/s)', 'inference, batch 256 (images/s)', 'ours / peer (train / infer)'],
+        [
+          ['Handscan (this engine)', a.name, rate(p.ours.train), rate(p.ours.infer), '-'],
+          row('TensorFlow.js WebGPU', a.name, p.tfjs_webgpu, p.ratios.tfjs_webgpu),
+          row('PyTorch CPU', 'CPU, 2 threads', p.torch_cpu, p.ratios.torch_cpu),
+          ...(p.torch_cuda ? [row('PyTorch CUDA', 'CUDA', p.torch_cuda, p.ratios.torch_cuda)] : []),
+        ],
+      ),
+      '',
+      'Each system trains the same initial network (RMSprop, categorical cross-entropy) on random inputs. TF.js runs `model.trainOnBatch` and `predict` + `data()` in a child process, through the same `webgpu` package and adapter; PyTorch runs channels-last, on the CPU with 2 threads (and on CUDA where there is a device). Medians with min–max over timed steps (peers) or epochs (ours), after warm-up.',
+      '',
+    );
+  }
+  if (r.kernels) {
+    lines.push('## Kernels', '');
+    if (isSkipped(r.kernels)) lines.push(`Not measured: ${r.kernels.skipped}.`, '');
+    else {
+      const k = r.kernels.results;
+      lines.push(`\`${r.kernels.run.command}\`, ${r.kernels.run.date}, ${num(r.kernels.run.duration_s, 0)} s. Timing: ${k.timing}.`, '');
+      lines.push(...loadNote(r.kernels.run));
+      lines.push(
+        `GEMM ceiling of this adapter: **${num(k.gemm_ceiling_gflop_per_s)} GFLOP/s**, ${k.gemm_ceiling_how}. Memory ceiling: **${num(k.copy_gb_per_s)} GB/s**, ${k.copy_how}. "Of ceiling" divides a GEMM's GFLOP/s by the first, a memory-bound kernel's GB/s by the second.`,
+        '',
+        ...table(
+          ['kernel', 'layer', 'batch', 'shapes', 'GEMM', 'median ms (min–max, n)', 'GFLOP/s', 'GB/s', 'of ceiling'],
+          k.cases.map((c) => [
+            c.op,
+            c.layer,
+            c.batch === null ? '-' : String(c.batch),
+            c.shapes,
+            c.gemm ?? '-',
+            `${num(c.ms.median, 2)} (${num(c.ms.min, 2)}–${num(c.ms.max, 2)}, ${c.ms.n})`,
+            c.gflop_per_s === null ? '-' : num(c.gflop_per_s),
+            c.gb_per_s === null ? '-' : num(c.gb_per_s),
+            c.of_ceiling === null ? '-' : `${Math.round(c.of_ceiling * 100)}%`,
+          ]),
+        ),
+        '',
+        "Each kernel runs alone through `gpuBackend` (its padding, packing and reduction passes included), on inputs uploaded once; the first run compiles and is not timed. The tuned network's GEMMs have the same shapes at batch 128. conv1's input gradient is not listed: a training step never computes it.",
+        '',
+      );
+    }
+  }
+  const c = checks(r);
+  if (c.length > 0) lines.push('## Targets of issue 6', '', ...table(['target', 'measured', 'met'], c.map(([what, value, ok]) => [what, value, ok ? 'yes' : '**no**'])), '');
+  return `${lines.join('\n')}`;
+}

@@ -1,0 +1,73 @@
+// npm run bench [-- --quick]: whole-step figures (training both networks,
+// inference, an epoch, peak memory, memory growth) and, without --quick, every
+// kernel at the paper's shapes. Writes bench/results.json and bench/RESULTS.md.
+import { parseArgs } from 'node:util';
+import { destroyGpu, initGpu } from '../src/kernels/runtime.ts';
+import { measureKernels } from './kernels.ts';
+import { checks, hostInfo, mergeResults, readResults, RESULTS_JSON, RESULTS_MD, startRun, writeResults, type Results } from './results.ts';
+import { GpuTimer, printTable } from './timing.ts';
+import { measureInference, measureTraining, plan } from './whole-step.ts';
+
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const quick = args.quick!;
+const command = `npm run bench${quick ? ' -- --quick' : ''}`;
+
+const g = await initGpu();
+const info = g.info;
+console.log(`${command}: ${info.name}${info.software ? ' (CPU implementation: short epochs, the full epoch extrapolated)' : ''}`);
+const p = plan(info.software, quick);
+
+const fmt = (x: number, d = 1) => x.toFixed(d);
+const mib = (bytes: number) => `${fmt(bytes / 2 ** 20)} MiB`;
+const whole = startRun(command);
+console.log(`training: 1 warm-up + ${p.epochs} timed epochs of ${p.trainImages.initial} (initial, batch 64) and ${p.trainImages.tuned} images (tuned, batch 128)`);
+const initial = await measureTraining('initial', 64, p);
+const tuned = await measureTraining('tuned', 128, p);
+console.log(`inference: 1 warm-up + ${p.passes} timed passes over ${p.inferImages} images (batch 256)`);
+const infer = await measureInference('initial', 256, p);
+const bench = { run: whole.finish(), quick, train: { initial, tuned }, infer: { initial: infer } };
+const rate = (f: { images_per_s: number; images_per_s_min: number; images_per_s_max: number }) => `${fmt(f.images_per_s)} images/s (${fmt(f.images_per_s_min)}-${fmt(f.images_per_s_max)})`;
+printTable(
+  ['figure', 'median (min-max)'],
+  [
+    ['train initial, batch 64', rate(initial)],
+    ['train tuned, batch 128', rate(tuned)],
+    ['infer initial, batch 256', rate(infer)],
+    ...[initial, tuned].flatMap((t) => [
+      [`epoch of 11,436 images, ${t.model}`, `${fmt(t.epoch_11436_s)} s (${t.epoch_11436_method})`],
+      [`peak GPU memory of a step, ${t.model}`, mib(t.peak_gpu_bytes)],
+      [`GPU memory over ${t.epochs} epochs, ${t.model}`, t.gpu_memory_stable ? `stable: ${t.memory[0].buffers} buffers, ${mib(t.memory[0].bytes_allocated)}` : 'GROWS'],
+    ]),
+  ],
+);
+
+let kernels: Results['kernels'];
+if (!quick) {
+  const run = startRun(command);
+  const timer = new GpuTimer(g);
+  console.log(`\nkernels (${timer.method}, about 2 minutes on lavapipe):`);
+  const results = await measureKernels([64, 128], timer, (k) => console.log(`  ${k.op} ${k.layer}${k.batch ? ` batch ${k.batch}` : ''}: ${fmt(k.ms.median, 2)} ms`));
+  timer.destroy();
+  kernels = { run: run.finish(), results };
+  console.log(`\nGEMM ceiling ${fmt(results.gemm_ceiling_gflop_per_s)} GFLOP/s (${results.gemm_ceiling_how}); copy ${fmt(results.copy_gb_per_s)} GB/s`);
+  printTable(
+    ['kernel', 'layer', 'batch', 'median ms (min-max)', 'GFLOP/s or GB/s', 'of ceiling'],
+    results.cases.map((k) => [
+      k.op,
+      k.layer,
+      k.batch === null ? '-' : String(k.batch),
+      `${fmt(k.ms.median, 2)} (${fmt(k.ms.min, 2)}-${fmt(k.ms.max, 2)})`,
+      k.gflop_per_s !== null ? `${fmt(k.gflop_per_s)} GFLOP/s` : `${fmt(k.gb_per_s!)} GB/s`,
+      `${Math.round(k.of_ceiling! * 100)}%`,
+    ]),
+  );
+}
+
+const merged = mergeResults(readResults(), { adapter: info, host: hostInfo(), date: bench.run.date, command, bench, ...(kernels ? { kernels } : {}) });
+// A quick run keeps the kernel figures of an earlier full run on this adapter (dated), or says there are none.
+merged.kernels ??= { skipped: `${command} measures the whole-step figures only; run \`npm run bench\` for them` };
+await writeResults(merged);
+console.log('');
+for (const [what, value, ok] of checks(merged)) console.log(`${ok ? 'met    ' : 'NOT MET'}  ${what}: ${value}`);
+console.log(`wrote ${RESULTS_JSON} and ${RESULTS_MD}`);
+destroyGpu();

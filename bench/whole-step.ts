@@ -1,0 +1,185 @@
+// Whole-step figures, measured through the same loops users run: trainEpoch
+// (one submit per step, probabilities read back every 8 steps) and predictAll,
+// fed by the real batch source (uint8 cutouts converted to float32 per batch).
+// Repetitions are epochs, so the same run shows the speed, its spread, and
+// whether GPU memory grows from one epoch to the next.
+import type { Dataset } from '../src/data/dataset.ts';
+import { VALUES_PER_IMAGE } from '../src/data/dataset.ts';
+import { mulberry32 } from '../src/nn/init.ts';
+import { gpuBackend } from '../src/kernels/gpu-backend.ts';
+import { gpu } from '../src/kernels/runtime.ts';
+import { modelSpec, type ModelName } from '../src/nn/models.ts';
+import { makeOptimizer } from '../src/nn/optimizers.ts';
+import { Sequential } from '../src/nn/sequential.ts';
+import { paperProtocol } from '../src/train/config.ts';
+import { epochOrder, predictAll, trainEpoch } from '../src/train/fit.ts';
+import { batchSource } from '../src/train/source.ts';
+import { spread } from './timing.ts';
+
+/** The paper's training split (REFERENCE.md): the size of one epoch. */
+export const EPOCH_IMAGES = 11_436;
+/** Distinct random cutouts behind a benchmark's samples; samples cycle through them. */
+const DISTINCT_IMAGES = 512;
+
+/** How much work each figure repeats, by adapter speed and mode. */
+export interface Plan {
+  /** Images per timed training epoch, by network. */
+  trainImages: Record<ModelName, number>;
+  /** Timed epochs (after one warm-up epoch). */
+  epochs: number;
+  /** Images per inference pass, and timed passes (after one warm-up pass). */
+  inferImages: number;
+  passes: number;
+}
+
+/**
+ * A software adapter (lavapipe: a training step takes seconds) times a few
+ * steps per epoch and extrapolates the full epoch; a real GPU trains on full
+ * epochs of 11,436 images. Full runs repeat ten epochs, the issue's memory check.
+ */
+export function plan(software: boolean, quick: boolean): Plan {
+  const epochs = quick ? 4 : 10;
+  if (software) return { trainImages: { initial: 3 * 64, tuned: 2 * 128 }, epochs, inferImages: 2 * 256, passes: quick ? 4 : 6 };
+  return { trainImages: { initial: EPOCH_IMAGES, tuned: EPOCH_IMAGES }, epochs, inferImages: EPOCH_IMAGES, passes: quick ? 4 : 10 };
+}
+
+/** `count` samples (binary labels) cycling through random uint8 cutouts. */
+function randomSamples(count: number, seed: number) {
+  const random = mulberry32(seed);
+  const distinct = Math.min(count, DISTINCT_IMAGES);
+  const images = Uint8Array.from({ length: distinct * VALUES_PER_IMAGE }, () => Math.floor(random() * 256));
+  const labels = Uint8Array.from({ length: distinct }, () => (random() < 0.5 ? 0 : 1));
+  const dataset: Dataset = { images, labels, scheme: 'binary', ids: Array.from({ length: distinct }, (_, i) => String(i)), source: 'random cutouts' };
+  return batchSource(dataset, 'binary', Int32Array.from({ length: count }, (_, i) => i % distinct));
+}
+
+/** The pool's counters after an epoch, with the host's memory beside them. */
+export interface MemorySnapshot {
+  buffers: number;
+  bytes_allocated: number;
+  host_rss_bytes: number;
+}
+
+function snapshot(): MemorySnapshot {
+  const pool = gpu().pool;
+  return { buffers: pool.numBuffers, bytes_allocated: pool.numBytesAllocated, host_rss_bytes: process.memoryUsage().rss };
+}
+
+/** True when every epoch after the first ends with the first one's GPU buffers and bytes. */
+function stable(after: readonly MemorySnapshot[]): boolean {
+  return after.every((a) => a.buffers === after[0].buffers && a.bytes_allocated === after[0].bytes_allocated);
+}
+
+export interface TrainFigures {
+  model: ModelName;
+  optimizer: string;
+  batch: number;
+  /** Median over epochs, then the spread. */
+  images_per_s: number;
+  images_per_s_min: number;
+  images_per_s_max: number;
+  step_ms: number;
+  images_per_epoch: number;
+  epochs: number;
+  /** The warm-up epoch, shader compilation included. */
+  first_epoch_s: number;
+  /** One epoch of the paper's 11,436 training images. */
+  epoch_11436_s: number;
+  epoch_11436_method: 'measured' | 'extrapolated from the timed steps';
+  /** Peak bytes the pool held for this network: parameters, optimizer state, activations, gradients, the batch. */
+  peak_gpu_bytes: number;
+  parameter_bytes: number;
+  /** Counters after each timed epoch. */
+  memory: MemorySnapshot[];
+  gpu_memory_stable: boolean;
+}
+
+/** Trains `name` with the paper's optimizer at `batch` for 1 + plan.epochs epochs. */
+export async function measureTraining(name: ModelName, batch: number, p: Plan, seed = 1): Promise<TrainFigures> {
+  const g = gpu();
+  await g.sync();
+  const baseline = g.pool.numBytesInUse;
+  // The pool's peak is a high-water mark since the process began: restart it here, for this network.
+  g.pool.peakBytesInUse = baseline;
+  const model = Sequential.build(modelSpec(name), gpuBackend, seed);
+  const protocol = paperProtocol(name);
+  const optimizer = makeOptimizer(protocol.optimizer, gpuBackend, model.parameters(), protocol.lr);
+  const images = p.trainImages[name];
+  const source = randomSamples(images, seed);
+  const epoch = async (e: number) => {
+    const t0 = performance.now();
+    await trainEpoch(model, optimizer, source, epochOrder(images, seed, e), batch);
+    await g.sync();
+    return (performance.now() - t0) / 1000;
+  };
+  const first = await epoch(0);
+  const seconds: number[] = [];
+  const memory: MemorySnapshot[] = [];
+  for (let e = 1; e <= p.epochs; e++) {
+    seconds.push(await epoch(e));
+    memory.push(snapshot());
+  }
+  const rate = spread(seconds.map((s) => images / s));
+  const epochSeconds = spread(seconds).median;
+  const measuredEpoch = images === EPOCH_IMAGES;
+  return {
+    model: name,
+    optimizer: protocol.optimizer,
+    batch,
+    images_per_s: rate.median,
+    images_per_s_min: rate.min,
+    images_per_s_max: rate.max,
+    step_ms: (epochSeconds / Math.ceil(images / batch)) * 1000,
+    images_per_epoch: images,
+    epochs: p.epochs,
+    first_epoch_s: first,
+    epoch_11436_s: measuredEpoch ? epochSeconds : EPOCH_IMAGES / rate.median,
+    epoch_11436_method: measuredEpoch ? 'measured' : 'extrapolated from the timed steps',
+    peak_gpu_bytes: g.pool.peakBytesInUse - baseline,
+    parameter_bytes: model.paramCount() * 4,
+    memory,
+    gpu_memory_stable: stable(memory),
+  };
+}
+
+export interface InferFigures {
+  model: ModelName;
+  batch: number;
+  images_per_s: number;
+  images_per_s_min: number;
+  images_per_s_max: number;
+  images_per_pass: number;
+  passes: number;
+  gpu_memory_stable: boolean;
+}
+
+/** predictAll over plan.inferImages images, 1 + plan.passes times. */
+export async function measureInference(name: ModelName, batch: number, p: Plan, seed = 1): Promise<InferFigures> {
+  const g = gpu();
+  const model = Sequential.build(modelSpec(name), gpuBackend, seed);
+  const source = randomSamples(p.inferImages, seed);
+  const pass = async () => {
+    await g.sync();
+    const t0 = performance.now();
+    await predictAll(model, source, batch);
+    return (performance.now() - t0) / 1000;
+  };
+  await pass();
+  const seconds: number[] = [];
+  const memory: MemorySnapshot[] = [];
+  for (let i = 0; i < p.passes; i++) {
+    seconds.push(await pass());
+    memory.push(snapshot());
+  }
+  const rate = spread(seconds.map((s) => p.inferImages / s));
+  return {
+    model: name,
+    batch,
+    images_per_s: rate.median,
+    images_per_s_min: rate.min,
+    images_per_s_max: rate.max,
+    images_per_pass: p.inferImages,
+    passes: p.passes,
+    gpu_memory_stable: stable(memory),
+  };
+}
