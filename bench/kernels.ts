@@ -8,7 +8,7 @@ import { gpuBackend } from '../src/kernels/gpu-backend.ts';
 import { gpu, type GpuTensor } from '../src/kernels/runtime.ts';
 import { mulberry32 } from '../src/nn/init.ts';
 import { ADAM_DEFAULTS, RMSPROP_DEFAULTS } from '../src/kernels/optimizers.ts';
-import { spread, type GpuTimer, type Spread } from './timing.ts';
+import { checked, GpuError, spread, type GpuTimer, type Spread } from './timing.ts';
 
 const B: Backend<GpuTensor> = gpuBackend;
 
@@ -40,6 +40,15 @@ export interface KernelFigures {
   of_ceiling: number | null;
 }
 
+/** A case the device rejected. */
+export interface KernelFailure {
+  op: string;
+  layer: string;
+  batch: number | null;
+  shapes: string;
+  error: string;
+}
+
 export interface KernelResults {
   timing: string;
   gemm_ceiling_gflop_per_s: number;
@@ -47,6 +56,7 @@ export interface KernelResults {
   copy_gb_per_s: number;
   copy_how: string;
   cases: KernelFigures[];
+  failures: KernelFailure[];
 }
 
 const fmt = (s: readonly number[]) => `[${s.join(',')}]`;
@@ -177,13 +187,15 @@ const MIN_REPS = 3;
 const MAX_REPS = 10;
 
 async function timeCase(c: KernelCase, timer: GpuTimer, budgetMs: number): Promise<Spread> {
-  const inputs = c.inputs();
-  const once = () => timer.time(() => c.run(inputs).forEach((t) => t.dispose()));
-  await once(); // compiles the pipelines (up to 0.7 s on lavapipe)
-  const ms: number[] = [];
-  while (ms.length < MIN_REPS || (ms.length < MAX_REPS && ms.reduce((a, b) => a + b, 0) < budgetMs)) ms.push(await once());
-  inputs.forEach((t) => t.dispose());
-  return spread(ms);
+  return checked(gpu(), `${c.op} ${c.shapes}`, async () => {
+    const inputs = c.inputs();
+    const once = () => timer.time(() => c.run(inputs).forEach((t) => t.dispose()));
+    await once(); // compiles the pipelines (up to 0.7 s on lavapipe)
+    const ms: number[] = [];
+    while (ms.length < MIN_REPS || (ms.length < MAX_REPS && ms.reduce((a, b) => a + b, 0) < budgetMs)) ms.push(await once());
+    inputs.forEach((t) => t.dispose());
+    return spread(ms);
+  });
 }
 
 /** GB/s of a 64 MiB buffer-to-buffer copy (bytes read plus bytes written). */
@@ -215,10 +227,17 @@ export async function measureKernels(batches: readonly number[], timer: GpuTimer
   const copy = await copyBandwidth(timer, budgetMs);
   const cases = [square, ...batches.flatMap((N) => batchCases(N, random)), ...optimizerCases(random)];
   const measured: { c: KernelCase; ms: Spread }[] = [];
+  const failures: KernelFailure[] = [];
   for (const c of cases) {
-    const ms = await timeCase(c, timer, budgetMs);
-    measured.push({ c, ms });
-    onCase(figures(c, ms, null, copy));
+    try {
+      const ms = await timeCase(c, timer, budgetMs);
+      measured.push({ c, ms });
+      onCase(figures(c, ms, null, copy));
+    } catch (e) {
+      if (!(e instanceof GpuError)) throw e;
+      failures.push({ op: c.op, layer: c.layer, batch: c.batch, shapes: c.shapes, error: e.message });
+      console.warn(`  failed: ${e.message}`);
+    }
   }
   const gemms = measured.filter((m) => m.c.gemm);
   const best = gemms.reduce((a, b) => (gflops(b.c, b.ms) > gflops(a.c, a.ms) ? b : a));
@@ -230,6 +249,7 @@ export async function measureKernels(batches: readonly number[], timer: GpuTimer
     copy_gb_per_s: copy,
     copy_how: 'copyBufferToBuffer of 64 MiB, bytes read + written over the median time',
     cases: measured.map(({ c, ms }) => figures(c, ms, ceiling, copy)),
+    failures,
   };
 }
 

@@ -6,8 +6,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { destroyGpu, initGpu } from '../src/kernels/runtime.ts';
-import { BENCH_DIR, checks, hostInfo, isSkipped, mergeResults, readResults, RESULTS_JSON, RESULTS_MD, startRun, writeResults, type PeerFigures, type PeersSection, type Skipped } from './results.ts';
-import { measureInference, measureTraining, plan } from './whole-step.ts';
+import { BENCH_DIR, checks, hostInfo, isFailed, isSkipped, mergeResults, readResults, RESULTS_JSON, RESULTS_MD, startRun, writeResults, type Failed, type PeerFigures, type PeersSection, type Skipped } from './results.ts';
+import { measureInferenceOrHalf, measureTraining, orFailed, plan, type InferFigures, type TrainFigures } from './whole-step.ts';
 
 const command = 'npm run bench:peers';
 const ROOT = join(BENCH_DIR, '..');
@@ -49,14 +49,17 @@ const g = await initGpu();
 const info = g.info;
 const p = plan(info.software, true);
 console.log(`${command}: this engine on ${info.name}`);
-const train = await measureTraining('initial', 64, p);
-const infer = await measureInference('initial', 256, p);
-console.log(`  Handscan: train b64 ${train.images_per_s.toFixed(1)} images/s, infer b256 ${infer.images_per_s.toFixed(1)} images/s`);
+const train = await orFailed('initial', 64, () => measureTraining('initial', 64, p));
+const infer = await orFailed('initial', 256, () => measureInferenceOrHalf('initial', 256, p));
+const ours = (f: TrainFigures | InferFigures | Failed) => (isFailed(f) ? null : f.images_per_s);
+const shown = (x: number | null) => (x === null ? 'failed' : x.toFixed(1));
+const inferBatch = isFailed(infer) ? '' : infer.failed_batch ? ` (at batch ${infer.batch}: batch 256 failed)` : '';
+console.log(`  Handscan: train b64 ${shown(ours(train))} images/s, infer b256 ${shown(ours(infer))} images/s${inferBatch}`);
 // Our device idles from here on; release it so that the peers have the adapter alone.
 destroyGpu();
 
 console.log('TensorFlow.js WebGPU (child process; about 2 minutes on lavapipe)...');
-const tfjs = await runPeer('TensorFlow.js WebGPU', process.execPath, ['--import', 'tsx', join(BENCH_DIR, 'peer-tfjs.ts'), '--train-steps', '4', '--infer-batches', '3']);
+const tfjs = await runPeer('TensorFlow.js WebGPU', process.execPath, ['--import', 'tsx', join(BENCH_DIR, 'peer-tfjs.ts'), '--train-steps', '3', '--infer-batches', '3']);
 if (!isSkipped(tfjs) && tfjs.device !== info.name) console.warn(`warning: TF.js ran on '${tfjs.device}', this engine on '${info.name}'`);
 
 const available = torchAvailability();
@@ -75,17 +78,18 @@ const ratios: PeersSection['ratios'] = {};
 const peers: [string, PeerFigures | Skipped | undefined][] = [['tfjs_webgpu', tfjs], ['torch_cpu', torchCpu], ['torch_cuda', torchCuda]];
 for (const [key, f] of peers) {
   if (!f || isSkipped(f)) continue;
-  ratios[key] = { train: train.images_per_s / f.train.images_per_s, infer: infer.images_per_s / f.infer.images_per_s };
+  const [t, i] = [ours(train), ours(infer)];
+  ratios[key] = { train: t === null ? null : t / f.train.images_per_s, infer: i === null ? null : i / f.infer.images_per_s };
 }
 
 const row = (name: string, t: number | string, i: number | string, r = '') => console.log(`${name.padEnd(34)} ${String(t).padStart(14)} ${String(i).padStart(14)}  ${r}`);
 console.log('');
 row('system', 'train b64 img/s', 'infer b256 img/s', 'ours / peer (train, infer)');
-row('Handscan', train.images_per_s.toFixed(1), infer.images_per_s.toFixed(1));
+row('Handscan', shown(ours(train)), `${shown(ours(infer))}${inferBatch ? '*' : ''}`, inferBatch ? `* ${inferBatch.trim()}` : '');
 for (const [key, f] of peers) {
   if (!f) continue;
   if (isSkipped(f)) row(key, 'skipped', 'skipped');
-  else row(f.system, f.train.images_per_s.toFixed(1), f.infer.images_per_s.toFixed(1), `${ratios[key].train.toFixed(1)}x, ${ratios[key].infer.toFixed(1)}x`);
+  else row(f.system, f.train.images_per_s.toFixed(1), f.infer.images_per_s.toFixed(1), `${shown(ratios[key].train)}x, ${shown(ratios[key].infer)}x`);
 }
 
 const section: PeersSection = { run: run.finish(), ours: { train, infer }, tfjs_webgpu: tfjs, torch_cpu: torchCpu, ...(torchCuda ? { torch_cuda: torchCuda } : {}), ratios };

@@ -36,15 +36,24 @@ export interface Skipped {
   skipped: string;
 }
 
+/** A whole-step figure the device rejected. */
+export interface Failed {
+  model: string;
+  batch: number;
+  failed: string;
+}
+
+export const isFailed = (x: object): x is Failed => 'failed' in x;
+
 export interface PeersSection {
   run: RunInfo;
-  ours: { train: TrainFigures; infer: InferFigures };
+  ours: { train: TrainFigures | Failed; infer: InferFigures | Failed };
   tfjs_webgpu: PeerFigures | Skipped;
   torch_cpu: PeerFigures | Skipped;
   /** Only where python3's torch sees a CUDA device. */
   torch_cuda?: PeerFigures | Skipped;
-  /** ours / peer images per second, for each peer that ran. */
-  ratios: { [peer: string]: { train: number; infer: number } };
+  /** ours / peer images per second, for each peer that ran (null where ours failed). */
+  ratios: { [peer: string]: { train: number | null; infer: number | null } };
 }
 
 export interface Results {
@@ -56,8 +65,8 @@ export interface Results {
   bench?: {
     run: RunInfo;
     quick: boolean;
-    train: { initial: TrainFigures; tuned: TrainFigures };
-    infer: { initial: InferFigures };
+    train: { initial: TrainFigures | Failed; tuned: TrainFigures | Failed };
+    infer: { initial: InferFigures | Failed };
   };
   kernels?: { run: RunInfo; results: KernelResults } | Skipped;
   peers?: PeersSection;
@@ -108,27 +117,41 @@ export function checks(r: Results): [string, string, boolean][] {
   const p = r.peers;
   if (p && !isSkipped(p.tfjs_webgpu)) {
     const ratio = p.ratios.tfjs_webgpu;
-    out.push(['training, initial net, batch 64: ≥ 8× TF.js WebGPU', `${ratio.train.toFixed(1)}×`, ratio.train >= 8]);
-    out.push(['inference, batch 256: ≥ 5× TF.js WebGPU', `${ratio.infer.toFixed(1)}×`, ratio.infer >= 5]);
+    const infer = p.ours.infer;
+    const at = !isFailed(infer) && infer.failed_batch ? ` (ours at batch ${infer.batch}: batch 256 failed)` : '';
+    out.push(['training, initial net, batch 64: ≥ 8× TF.js WebGPU', times(ratio.train), (ratio.train ?? 0) >= 8]);
+    out.push([`inference, batch 256: ≥ 5× TF.js WebGPU${at}`, times(ratio.infer), (ratio.infer ?? 0) >= 5 && at === '']);
   }
   if (r.kernels && !isSkipped(r.kernels)) {
     for (const k of r.kernels.results.cases) {
       if (!/^conv[23]$/.test(k.layer)) continue;
       out.push([`${k.op} ${k.layer} batch ${k.batch}: ≥ 20 GFLOP/s`, `${k.gflop_per_s!.toFixed(1)} GFLOP/s`, k.gflop_per_s! >= 20]);
     }
+    for (const f of r.kernels.results.failures) out.push([`${f.op} ${f.layer} batch ${f.batch} runs`, f.error, false]);
   }
   if (r.bench) {
     for (const t of [r.bench.train.initial, r.bench.train.tuned]) {
+      if (isFailed(t)) {
+        out.push([`${t.model} net trains at batch ${t.batch}`, t.failed, false]);
+        continue;
+      }
       const [first, last] = [t.memory[0], t.memory[t.memory.length - 1]];
       out.push([`${t.model} net: no GPU buffer growth over ${t.epochs} epochs after the warm-up`, `${first.buffers} → ${last.buffers} buffers, ${mib(first.bytes_allocated)} → ${mib(last.bytes_allocated)} MiB`, t.gpu_memory_stable]);
     }
+    const infer = r.bench.infer.initial;
+    const failure = isFailed(infer) ? infer.failed : infer.failed_batch?.error;
+    if (failure) out.push([`inference at batch 256 runs`, failure, false]);
   }
   return out;
 }
 
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 const num = (x: number, digits = 1) => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const rate = (f: { images_per_s: number; images_per_s_min: number; images_per_s_max: number }) => `${num(f.images_per_s)} (${num(f.images_per_s_min)}–${num(f.images_per_s_max)})`;
+const times = (x: number | null) => (x === null ? 'n/a' : `${num(x)}×`);
+type Rate = { images_per_s: number; images_per_s_min: number; images_per_s_max: number };
+const rate = (f: Rate | Failed) => (isFailed(f) ? `failed: ${f.failed}` : `${num(f.images_per_s)} (${num(f.images_per_s_min)}–${num(f.images_per_s_max)})`);
+/** ", at batch 128: batch 256 failed" where inference fell back to a smaller batch. */
+const fallback = (f: InferFigures | Failed) => (!isFailed(f) && f.failed_batch ? ` at batch ${f.batch} (batch ${f.failed_batch.batch} failed: ${f.failed_batch.error})` : '');
 
 /** A warning line when the machine was busy during a run (load above half its CPUs). */
 function loadNote(run: RunInfo): string[] {
@@ -139,6 +162,22 @@ function loadNote(run: RunInfo): string[] {
 
 function table(header: string[], rows: string[][]): string[] {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+}
+
+/** The whole-step table's rows for one trained network (one row when it failed). */
+function trainRows(t: TrainFigures | Failed): { speed: string[]; epoch: string[]; peak: string[]; growth: string[] } | { failed: string[] } {
+  if (isFailed(t)) return { failed: [`training, ${t.model} net, batch ${t.batch}`, '**failed**', t.failed] };
+  const [first, last] = [t.memory[0], t.memory[t.memory.length - 1]];
+  return {
+    speed: [`training, ${t.model} net, batch ${t.batch}, ${t.optimizer}`, `${rate(t)} images/s`, `${t.epochs} epochs of ${t.images_per_epoch} images after one warm-up epoch (${num(t.first_epoch_s)} s, shader compilation included); ${num(t.step_ms, 0)} ms per step`],
+    epoch: [`one epoch of 11,436 images, ${t.model} net, batch ${t.batch}`, `${num(t.epoch_11436_s)} s`, t.epoch_11436_method],
+    peak: [`peak GPU memory of a training step, ${t.model} net, batch ${t.batch}`, `${mib(t.peak_gpu_bytes)} MiB`, `buffer pool's high-water mark: ${mib(t.parameter_bytes)} MiB of parameters, plus optimizer state, activations, gradients and the batch`],
+    growth: [
+      `memory from epoch to epoch, ${t.model} net`,
+      t.gpu_memory_stable ? 'GPU: no growth' : '**GPU: grows**',
+      `after each of the ${t.epochs} timed epochs: GPU ${first.buffers} → ${last.buffers} buffers, ${mib(first.bytes_allocated)} → ${mib(last.bytes_allocated)} MiB allocated; host resident set ${mib(first.host_rss_bytes)} → ${mib(last.host_rss_bytes)} MiB`,
+    ],
+  };
 }
 
 export function renderMarkdown(r: Results): string {
@@ -155,40 +194,28 @@ export function renderMarkdown(r: Results): string {
     '',
     '```sh',
     'npm run bench            # every kernel, and the whole-step figures over ten epochs',
-    'npm run bench -- --quick # the whole-step figures only, over four epochs',
+    'npm run bench -- --quick # the whole-step figures only, over three epochs',
     'npm run bench:peers      # TF.js WebGPU and PyTorch beside this engine, in one run',
     '```',
     '',
   ];
   if (r.bench) {
-    const { initial, tuned } = r.bench.train;
+    const nets = [trainRows(r.bench.train.initial), trainRows(r.bench.train.tuned)];
+    const pick = (key: 'speed' | 'epoch' | 'peak' | 'growth') => nets.flatMap((n) => ('failed' in n ? (key === 'speed' ? [n.failed] : []) : [n[key]]));
     const infer = r.bench.infer.initial;
     lines.push(`## Whole steps`, '', `\`${r.bench.run.command}\`, ${r.bench.run.date}, ${num(r.bench.run.duration_s, 0)} s.`, '');
     lines.push(...loadNote(r.bench.run));
-    const epochRow = (t: TrainFigures) => [`one epoch of 11,436 images, ${t.model} net, batch ${t.batch}`, `${num(t.epoch_11436_s)} s`, t.epoch_11436_method];
-    const trainRow = (t: TrainFigures) => [`training, ${t.model} net, batch ${t.batch}, ${t.optimizer}`, `${rate(t)} images/s`, `${t.epochs} epochs of ${t.images_per_epoch} images after one warm-up epoch (${num(t.first_epoch_s)} s, shader compilation included); ${num(t.step_ms, 0)} ms per step`];
-    const memoryRow = (t: TrainFigures) => [`peak GPU memory of a training step, ${t.model} net, batch ${t.batch}`, `${mib(t.peak_gpu_bytes)} MiB`, `buffer pool's high-water mark: ${mib(t.parameter_bytes)} MiB of parameters, plus optimizer state, activations, gradients and the batch`];
-    const growthRow = (t: TrainFigures) => {
-      const [first, last] = [t.memory[0], t.memory[t.memory.length - 1]];
-      return [
-        `memory from epoch to epoch, ${t.model} net`,
-        t.gpu_memory_stable ? 'GPU: no growth' : '**GPU: grows**',
-        `after each of the ${t.epochs} timed epochs: GPU ${first.buffers} → ${last.buffers} buffers, ${mib(first.bytes_allocated)} → ${mib(last.bytes_allocated)} MiB allocated; host resident set ${mib(first.host_rss_bytes)} → ${mib(last.host_rss_bytes)} MiB`,
-      ];
-    };
     lines.push(
       ...table(
         ['figure', 'median (min–max)', 'how'],
         [
-          trainRow(initial),
-          trainRow(tuned),
-          [`inference, ${infer.model} net, batch ${infer.batch}`, `${rate(infer)} images/s`, `${infer.passes} passes of ${infer.images_per_pass} images through predictAll after one warm-up pass`],
-          epochRow(initial),
-          epochRow(tuned),
-          memoryRow(initial),
-          memoryRow(tuned),
-          growthRow(initial),
-          growthRow(tuned),
+          ...pick('speed'),
+          isFailed(infer)
+            ? [`inference, ${infer.model} net, batch ${infer.batch}`, '**failed**', infer.failed]
+            : [`inference, ${infer.model} net, batch ${infer.batch}${infer.failed_batch ? ` (batch ${infer.failed_batch.batch} **failed**: ${infer.failed_batch.error})` : ''}`, `${rate(infer)} images/s`, `${infer.passes} passes of ${infer.images_per_pass} images through predictAll after one warm-up pass`],
+          ...pick('epoch'),
+          ...pick('peak'),
+          ...pick('growth'),
         ],
       ),
       '',
@@ -200,13 +227,13 @@ export function renderMarkdown(r: Results): string {
     const p = r.peers;
     lines.push('## Peers, measured side by side in one run', '', `\`${p.run.command}\`, ${p.run.date}, ${num(p.run.duration_s, 0)} s.`, '');
     lines.push(...loadNote(p.run));
-    const row = (name: string, device: string, f: PeerFigures | Skipped, ratio?: { train: number; infer: number }) =>
-      isSkipped(f) ? [name, device, 'skipped', 'skipped', f.skipped] : [f.system, f.device, rate(f.train), rate(f.infer), ratio ? `${num(ratio.train)}× / ${num(ratio.infer)}×` : '-'];
+    const row = (name: string, device: string, f: PeerFigures | Skipped, ratio?: PeersSection['ratios'][string]) =>
+      isSkipped(f) ? [name, device, 'skipped', 'skipped', f.skipped] : [f.system, f.device, rate(f.train), rate(f.infer), ratio ? `${times(ratio.train)} / ${times(ratio.infer)}` : '-'];
     lines.push(
       ...table(
         ['system', 'device', 'training, initial net, batch 64 (images/s)', 'inference, batch 256 (images/s)', 'ours / peer (train / infer)'],
         [
-          ['Handscan (this engine)', a.name, rate(p.ours.train), rate(p.ours.infer), '-'],
+          ['Handscan (this engine)', a.name, rate(p.ours.train), `${rate(p.ours.infer)}${fallback(p.ours.infer)}`, '-'],
           row('TensorFlow.js WebGPU', a.name, p.tfjs_webgpu, p.ratios.tfjs_webgpu),
           row('PyTorch CPU', 'CPU, 2 threads', p.torch_cpu, p.ratios.torch_cpu),
           ...(p.torch_cuda ? [row('PyTorch CUDA', 'CUDA', p.torch_cuda, p.ratios.torch_cuda)] : []),
@@ -242,6 +269,7 @@ export function renderMarkdown(r: Results): string {
           ]),
         ),
         '',
+        ...(k.failures.length > 0 ? ['The device rejected these cases (no figures):', '', ...k.failures.map((f) => `- ${f.op} ${f.layer}${f.batch === null ? '' : ` batch ${f.batch}`} (${f.shapes}): ${f.error}`), ''] : []),
         "Each kernel runs alone through `gpuBackend` (its padding, packing and reduction passes included), on inputs uploaded once; the first run compiles and is not timed. The tuned network's GEMMs have the same shapes at batch 128. conv1's input gradient is not listed: a training step never computes it.",
         '',
       );

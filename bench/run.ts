@@ -4,9 +4,9 @@
 import { parseArgs } from 'node:util';
 import { destroyGpu, initGpu } from '../src/kernels/runtime.ts';
 import { measureKernels } from './kernels.ts';
-import { checks, hostInfo, mergeResults, readResults, RESULTS_JSON, RESULTS_MD, startRun, writeResults, type Results } from './results.ts';
+import { checks, hostInfo, isFailed, mergeResults, readResults, RESULTS_JSON, RESULTS_MD, startRun, writeResults, type Failed, type Results } from './results.ts';
 import { GpuTimer, printTable } from './timing.ts';
-import { measureInference, measureTraining, plan } from './whole-step.ts';
+import { measureInferenceOrHalf, measureTraining, orFailed, plan, type InferFigures, type TrainFigures } from './whole-step.ts';
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 const quick = args.quick!;
@@ -21,23 +21,28 @@ const fmt = (x: number, d = 1) => x.toFixed(d);
 const mib = (bytes: number) => `${fmt(bytes / 2 ** 20)} MiB`;
 const whole = startRun(command);
 console.log(`training: 1 warm-up + ${p.epochs} timed epochs of ${p.trainImages.initial} (initial, batch 64) and ${p.trainImages.tuned} images (tuned, batch 128)`);
-const initial = await measureTraining('initial', 64, p);
-const tuned = await measureTraining('tuned', 128, p);
+const initial = await orFailed('initial', 64, () => measureTraining('initial', 64, p));
+const tuned = await orFailed('tuned', 128, () => measureTraining('tuned', 128, p));
 console.log(`inference: 1 warm-up + ${p.passes} timed passes over ${p.inferImages} images (batch 256)`);
-const infer = await measureInference('initial', 256, p);
+const infer = await orFailed('initial', 256, () => measureInferenceOrHalf('initial', 256, p));
 const bench = { run: whole.finish(), quick, train: { initial, tuned }, infer: { initial: infer } };
-const rate = (f: { images_per_s: number; images_per_s_min: number; images_per_s_max: number }) => `${fmt(f.images_per_s)} images/s (${fmt(f.images_per_s_min)}-${fmt(f.images_per_s_max)})`;
+const rate = (f: InferFigures | TrainFigures | Failed) =>
+  isFailed(f) ? `FAILED: ${f.failed}` : `${fmt(f.images_per_s)} images/s (${fmt(f.images_per_s_min)}-${fmt(f.images_per_s_max)})${'failed_batch' in f && f.failed_batch ? ` at batch ${f.batch}: batch ${f.failed_batch.batch} FAILED (${f.failed_batch.error})` : ''}`;
 printTable(
   ['figure', 'median (min-max)'],
   [
     ['train initial, batch 64', rate(initial)],
     ['train tuned, batch 128', rate(tuned)],
     ['infer initial, batch 256', rate(infer)],
-    ...[initial, tuned].flatMap((t) => [
-      [`epoch of 11,436 images, ${t.model}`, `${fmt(t.epoch_11436_s)} s (${t.epoch_11436_method})`],
-      [`peak GPU memory of a step, ${t.model}`, mib(t.peak_gpu_bytes)],
-      [`GPU memory over ${t.epochs} epochs, ${t.model}`, t.gpu_memory_stable ? `stable: ${t.memory[0].buffers} buffers, ${mib(t.memory[0].bytes_allocated)}` : 'GROWS'],
-    ]),
+    ...[initial, tuned].flatMap((t) =>
+      isFailed(t)
+        ? []
+        : [
+            [`epoch of 11,436 images, ${t.model}`, `${fmt(t.epoch_11436_s)} s (${t.epoch_11436_method})`],
+            [`peak GPU memory of a step, ${t.model}`, mib(t.peak_gpu_bytes)],
+            [`GPU memory over ${t.epochs} epochs, ${t.model}`, t.gpu_memory_stable ? `stable: ${t.memory[0].buffers} buffers, ${mib(t.memory[0].bytes_allocated)}` : 'GROWS'],
+          ],
+    ),
   ],
 );
 

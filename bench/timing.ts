@@ -26,6 +26,34 @@ export function printTable(header: string[], rows: string[][]): void {
   console.log(['', line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
 }
 
+/** A measurement the device rejected: its figures would time work that never ran. */
+export class GpuError extends Error {}
+
+/**
+ * Runs `f` inside validation and out-of-memory error scopes and throws a
+ * GpuError for the first GPU error it caused. Without this, a rejected bind
+ * group or command buffer only prints a warning, and the bench would time
+ * dispatches that never ran.
+ */
+export async function checked<T>(g: Gpu, what: string, f: () => Promise<T>): Promise<T> {
+  const d = g.device;
+  d.pushErrorScope('validation');
+  d.pushErrorScope('out-of-memory');
+  let value: T | undefined;
+  let thrown: unknown = null;
+  try {
+    value = await f();
+  } catch (e) {
+    thrown = e;
+  }
+  const oom = await d.popErrorScope();
+  const validation = await d.popErrorScope();
+  if (thrown !== null) throw thrown;
+  const error = validation ?? oom;
+  if (error) throw new GpuError(`${what}: ${error.message.split('\n')[0]}`);
+  return value as T;
+}
+
 export type TimingMethod = 'timestamp-query' | 'wall-clock';
 
 /**

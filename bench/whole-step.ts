@@ -14,7 +14,8 @@ import { Sequential } from '../src/nn/sequential.ts';
 import { paperProtocol } from '../src/train/config.ts';
 import { epochOrder, predictAll, trainEpoch } from '../src/train/fit.ts';
 import { batchSource } from '../src/train/source.ts';
-import { spread } from './timing.ts';
+import type { Failed } from './results.ts';
+import { checked, GpuError, spread } from './timing.ts';
 
 /** The paper's training split (REFERENCE.md): the size of one epoch. */
 export const EPOCH_IMAGES = 11_436;
@@ -33,14 +34,15 @@ export interface Plan {
 }
 
 /**
- * A software adapter (lavapipe: a training step takes seconds) times a few
- * steps per epoch and extrapolates the full epoch; a real GPU trains on full
- * epochs of 11,436 images. Full runs repeat ten epochs, the issue's memory check.
+ * A software adapter (lavapipe: a training step takes seconds) times one or
+ * two steps per epoch and extrapolates the full epoch; a real GPU trains on
+ * full epochs of 11,436 images. Full runs repeat ten epochs (the issue's
+ * memory check), quick ones three.
  */
 export function plan(software: boolean, quick: boolean): Plan {
-  const epochs = quick ? 4 : 10;
-  if (software) return { trainImages: { initial: 3 * 64, tuned: 2 * 128 }, epochs, inferImages: 2 * 256, passes: quick ? 4 : 6 };
-  return { trainImages: { initial: EPOCH_IMAGES, tuned: EPOCH_IMAGES }, epochs, inferImages: EPOCH_IMAGES, passes: quick ? 4 : 10 };
+  const epochs = quick ? 3 : 10;
+  if (software) return { trainImages: { initial: 2 * 64, tuned: 128 }, epochs, inferImages: 2 * 256, passes: quick ? 3 : 5 };
+  return { trainImages: { initial: EPOCH_IMAGES, tuned: EPOCH_IMAGES }, epochs, inferImages: EPOCH_IMAGES, passes: quick ? 3 : 10 };
 }
 
 /** `count` samples (binary labels) cycling through random uint8 cutouts. */
@@ -106,12 +108,13 @@ export async function measureTraining(name: ModelName, batch: number, p: Plan, s
   const optimizer = makeOptimizer(protocol.optimizer, gpuBackend, model.parameters(), protocol.lr);
   const images = p.trainImages[name];
   const source = randomSamples(images, seed);
-  const epoch = async (e: number) => {
-    const t0 = performance.now();
-    await trainEpoch(model, optimizer, source, epochOrder(images, seed, e), batch);
-    await g.sync();
-    return (performance.now() - t0) / 1000;
-  };
+  const epoch = (e: number) =>
+    checked(g, `training the ${name} net at batch ${batch}`, async () => {
+      const t0 = performance.now();
+      await trainEpoch(model, optimizer, source, epochOrder(images, seed, e), batch);
+      await g.sync();
+      return (performance.now() - t0) / 1000;
+    });
   const first = await epoch(0);
   const seconds: number[] = [];
   const memory: MemorySnapshot[] = [];
@@ -151,6 +154,8 @@ export interface InferFigures {
   images_per_pass: number;
   passes: number;
   gpu_memory_stable: boolean;
+  /** Set when the asked batch failed on this adapter and `batch` is half of it. */
+  failed_batch?: { batch: number; error: string };
 }
 
 /** predictAll over plan.inferImages images, 1 + plan.passes times. */
@@ -158,12 +163,13 @@ export async function measureInference(name: ModelName, batch: number, p: Plan, 
   const g = gpu();
   const model = Sequential.build(modelSpec(name), gpuBackend, seed);
   const source = randomSamples(p.inferImages, seed);
-  const pass = async () => {
-    await g.sync();
-    const t0 = performance.now();
-    await predictAll(model, source, batch);
-    return (performance.now() - t0) / 1000;
-  };
+  const pass = () =>
+    checked(g, `inference with the ${name} net at batch ${batch}`, async () => {
+      await g.sync();
+      const t0 = performance.now();
+      await predictAll(model, source, batch);
+      return (performance.now() - t0) / 1000;
+    });
   await pass();
   const seconds: number[] = [];
   const memory: MemorySnapshot[] = [];
@@ -182,4 +188,30 @@ export async function measureInference(name: ModelName, batch: number, p: Plan, 
     passes: p.passes,
     gpu_memory_stable: stable(memory),
   };
+}
+
+/**
+ * Inference at `batch`, or, where the device rejects that batch (a tensor over
+ * its storage-binding limit), at half of it, saying why: a figure at another
+ * batch, labelled, tells more than none.
+ */
+export async function measureInferenceOrHalf(name: ModelName, batch: number, p: Plan): Promise<InferFigures> {
+  try {
+    return await measureInference(name, batch, p);
+  } catch (e) {
+    if (!(e instanceof GpuError)) throw e;
+    console.warn(`${e.message}\n  measuring batch ${batch / 2} instead`);
+    return { ...(await measureInference(name, batch / 2, p)), failed_batch: { batch, error: e.message } };
+  }
+}
+
+/** The figures, or what the device rejected: one failed network must not cost the others' figures. */
+export async function orFailed<T>(model: ModelName, batch: number, measure: () => Promise<T>): Promise<T | Failed> {
+  try {
+    return await measure();
+  } catch (e) {
+    if (!(e instanceof GpuError)) throw e;
+    console.warn(`failed: ${e.message}`);
+    return { model, batch, failed: e.message };
+  }
 }

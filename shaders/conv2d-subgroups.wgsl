@@ -7,12 +7,12 @@
 // All channel counts here are in vec4s (the dispatcher pads channels to a
 // multiple of 4 with zeros), pixels are m = (n·H + h)·W + w, P = (K − 1)/2:
 //   conv2dForward (M = N·H·W pixels, B4 vec4 columns, reduction over
-//   (kh, kw, a); the input gradient is this GEMM too, see conv2d.ts):
+//   (kh, kw, i); the input gradient is this GEMM too, see conv2d.ts):
 //     a    N×H×W×A4        x; for the input gradient dy
 //     wk   K×K×(A4·4)×B4   w; for the input gradient w flipped and transposed
-//     bias B4             b; for the input gradient zeros
+//     bias B4              b; for the input gradient zeros
 //     out  N×H×W×B4        y; for the input gradient dx
-//   out[m, b] = bias[b] + Σ_{kh,kw,a} a[m + (kh − P)·W + (kw − P), a] · wk[kh,kw,a,b]
+//   out[m, j] = bias[j] + Σ_{kh,kw,i} a[m + (kh − P)·W + (kw − P), i] · wk[kh,kw,i,j]
 //   (reads outside the image are zero). One workgroup computes 32 pixels ×
 //   WG_X vec4 columns; lane l loads pixels 8j + l (j = 0..3) of the tile.
 //
@@ -55,8 +55,6 @@ fn accumulate8(acc: ptr<function, array<vec4f, 8>>, b: mat4x4f, a: vec4f) {
   (*acc)[7] += b * subgroupBroadcast(a, 7u);
 }
 
-// The implicit GEMM of conv2dForward and conv2dBackwardInput for pixels
-// row0 … row0 + 31 and vec4 column col (clamped: callers drop what is outside).
 // The implicit GEMM for pixels row0 … row0 + 31 and vec4 column col (loads
 // are clamped inside the buffers; store drops what is outside the output).
 fn implicitGemm(s: Gemm, row0: u32, col: u32, lane: u32) -> Tile {
@@ -175,12 +173,14 @@ fn conv2dBackwardFilter(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroup
     var x: array<vec4f, 4>;
     var dy: array<vec4f, 4>;
     for (var p = 0u; p < 4u; p++) {
+      // Past the chunk's end: zeros, read from a clamped pixel.
+      let valid = m0 + p < end;
       let m = min(m0 + p, end - 1u);
       let ih = h + kh - P;
       let iw = w + kw - P;
-      let inside = ih >= 0 && ih < i32(s.H) && iw >= 0 && iw < i32(s.W);
+      let inside = valid && ih >= 0 && ih < i32(s.H) && iw >= 0 && iw < i32(s.W);
       x[p] = select(vec4f(0.0), fx[u32(select(0, i32(m * s.C4) + shift, inside))], inside);
-      dy[p] = select(vec4f(0.0), fdy[m * s.F4 + dcol], m0 + p < end);
+      dy[p] = select(vec4f(0.0), fdy[m * s.F4 + dcol], valid);
       db += dy[p];
       w += 1;
       let wrap = w == i32(s.W);

@@ -1,5 +1,5 @@
 // 2-D convolution as implicit GEMMs (no im2col buffer), portable: plain vec4
-// loads and register blocking, for adapters without a fixed subgroup size;
+// loads and register blocking, for adapters where the subgroup kernels cannot run;
 // shaders/conv2d-subgroups.wgsl holds the faster subgroup kernels of the same
 // GEMMs and shares this file's packing and reduction kernels. 'same' padding,
 // stride 1, odd K, P = (K − 1)/2, pixels m = (n·H + h)·W + w.
@@ -8,12 +8,12 @@
 // count that is not a multiple of 4 with zeros (padChannels, packWeights) and
 // crops the result. In vec4 units:
 //   conv2dForward (M = N·H·W pixels, B4 vec4 columns, reduction over
-//   (kh, kw, a); the input gradient is this GEMM too, see conv2d.ts):
+//   (kh, kw, i); the input gradient is this GEMM too, see conv2d.ts):
 //     a    N×H×W×A4        x; for the input gradient dy
 //     wk   K×K×(A4·4)×B4   w; for the input gradient w flipped and transposed
-//     bias B4             b; for the input gradient zeros
+//     bias B4              b; for the input gradient zeros
 //     out  N×H×W×B4        y; for the input gradient dx
-//   out[m, b] = bias[b] + Σ_{kh,kw,a} a[m + (kh − P)·W + (kw − P), a] · wk[kh,kw,a,b]
+//   out[m, j] = bias[j] + Σ_{kh,kw,i} a[m + (kh − P)·W + (kw − P), i] · wk[kh,kw,i,j]
 //   (reads outside the image are zero). One invocation computes PIXELS
 //   pixels × COLS vec4 columns.
 //
@@ -156,15 +156,17 @@ fn conv2dBackwardFilter(@builtin(global_invocation_id) gid: vec3u, @builtin(num_
     var x: array<array<vec4f, 4>, QUADS>;
     var dy: array<array<vec4f, 4>, COLS>;
     for (var p = 0u; p < 4u; p++) {
+      // Past the chunk's end: zeros, read from a clamped pixel.
+      let valid = m0 + p < end;
       let m = min(m0 + p, end - 1u);
       for (var g = 0u; g < QUADS; g++) {
         let ih = h + kh[g] - P;
         let iw = w + kw[g] - P;
-        let inside = ih >= 0 && ih < i32(s.H) && iw >= 0 && iw < i32(s.W);
+        let inside = valid && ih >= 0 && ih < i32(s.H) && iw >= 0 && iw < i32(s.W);
         x[g][p] = select(vec4f(0.0), fx[u32(select(0, i32(m * s.C4) + shift[g], inside))], inside);
       }
       for (var c = 0u; c < COLS; c++) {
-        dy[c][p] = select(vec4f(0.0), fdy[m * s.F4 + col[c]], m0 + p < end);
+        dy[c][p] = select(vec4f(0.0), fdy[m * s.F4 + col[c]], valid);
         db[c] += dy[c][p];
       }
       w += 1;

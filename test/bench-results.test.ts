@@ -64,11 +64,11 @@ describe('bench results', () => {
     const r = mergeResults(benchResults('llvmpipe'), { adapter: adapter('llvmpipe'), host, date: peers.run.date, command: 'npm run bench:peers', peers });
     const [json, md] = [join(dir, 'results.json'), join(dir, 'RESULTS.md')];
     await writeResults(r, json, md);
-    const back = JSON.parse(readFileSync(json, 'utf8')) as Results;
+    const back = JSON.parse(readFileSync(json, 'utf8'));
     expect(back).toEqual(r);
-    expect(back.bench!.train.initial.images_per_s).toBe(50);
-    expect(back.bench!.train.tuned.images_per_s).toBe(45);
-    expect(back.bench!.infer.initial.images_per_s).toBe(150);
+    expect(back.bench.train.initial.images_per_s).toBe(50);
+    expect(back.bench.train.tuned.images_per_s).toBe(45);
+    expect(back.bench.infer.initial.images_per_s).toBe(150);
     expect(back.adapter.name).toBe('llvmpipe');
     expect(readFileSync(md, 'utf8')).toBe(renderMarkdown(r));
     expect(readdirSync(dir).sort()).toEqual(['RESULTS.md', 'results.json']);
@@ -93,5 +93,19 @@ describe('bench results', () => {
     const grows = checks(benchResults('llvmpipe', true));
     expect(grows[0][2]).toBe(false);
     expect(grows[0][1]).toBe('70 → 72 buffers, 38.1 → 38.1 MiB');
+  });
+
+  it('failures show as failures: a network that did not train, inference measured at half the batch', () => {
+    const r = benchResults('llvmpipe');
+    const error = 'inference with the initial net at batch 256: Binding size (156008448) is larger than the maximum storage buffer binding size (134217728).';
+    r.bench!.train.tuned = { model: 'tuned', batch: 128, failed: 'training the tuned net at batch 128: out of memory' };
+    r.bench!.infer.initial = { ...infer, batch: 128, failed_batch: { batch: 256, error } };
+    const md = renderMarkdown(r);
+    expect(md).toContain('| training, tuned net, batch 128 | **failed** | training the tuned net at batch 128: out of memory |');
+    expect(md).toContain('inference, initial net, batch 128 (batch 256 **failed**: inference with the initial net');
+    expect(md).not.toContain('one epoch of 11,436 images, tuned net');
+    const met = checks(r);
+    expect(met).toContainEqual(['tuned net trains at batch 128', 'training the tuned net at batch 128: out of memory', false]);
+    expect(met).toContainEqual(['inference at batch 256 runs', error, false]);
   });
 });

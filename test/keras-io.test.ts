@@ -8,7 +8,7 @@ import { cpuBackend } from '../src/kernels/cpu-backend.ts';
 import { kerasLayerNames, kerasLayers, kerasModelConfig, parseKerasModelConfig, readKerasWeights, writeKerasWeights, type KerasCheckpoint, type LayerWeights } from '../src/nn/keras-io.ts';
 import { initialModel, modelSpec, tunedModel } from '../src/nn/models.ts';
 import { Sequential } from '../src/nn/sequential.ts';
-import type { ModelSpec } from '../src/nn/spec.ts';
+import { randomValues, randomWeights as randomKerasWeights, tfKerasConfig, writeAsKeras } from './support/keras-file.ts';
 import { rng, TEST_SEED } from './support/random.ts';
 
 const random = rng(TEST_SEED);
@@ -18,99 +18,15 @@ await h5wasm.ready;
 
 const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
-function randomValues(count: number): Float32Array {
-  return Float32Array.from({ length: count }, () => (random() < 0.5 ? -1 : 1) * (0.01 + random()));
-}
-
-/** Random kernels and biases for every layer with weights, following the spec's shapes (Keras layouts). */
-function randomWeights(spec: ModelSpec, names: string[]): LayerWeights[] {
-  let shape: number[] = [...spec.inputShape];
-  return spec.layers.map((l, i) => {
-    let kernel: number[] | undefined;
-    if (l.type === 'conv2d') {
-      kernel = [l.kernelSize, l.kernelSize, shape[2], l.filters];
-      shape = [shape[0], shape[1], l.filters];
-    } else if (l.type === 'dense') {
-      kernel = [shape[0], l.units];
-      shape = [l.units];
-    } else if (l.type === 'maxpool2d') shape = [Math.ceil(shape[0] / 2), Math.ceil(shape[1] / 2), shape[2]];
-    else if (l.type === 'flatten') shape = [shape.reduce((a, b) => a * b, 1)];
-    if (!kernel) return { name: names[i], weights: [] };
-    const units = kernel[kernel.length - 1];
-    return {
-      name: names[i],
-      weights: [
-        { name: 'kernel', shape: kernel, values: randomValues(kernel.reduce((a, b) => a * b, 1)) },
-        { name: 'bias', shape: [units], values: randomValues(units) },
-      ],
-    };
-  });
-}
-
 function expectSameWeights(actual: LayerWeights[], expected: LayerWeights[]): void {
   expect(actual.map((l) => [l.name, l.weights.map((w) => [w.name, w.shape])])).toEqual(expected.map((l) => [l.name, l.weights.map((w) => [w.name, w.shape])]));
   actual.forEach((l, i) => l.weights.forEach((w, j) => expect(bytes(w.values).equals(bytes(expected[i].weights[j].values)), `${l.name}/${w.name} bytes`).toBe(true)));
 }
 
-/** The initial model's config as tf.keras 2.x writes it: an InputLayer, GlorotUniform, names without a _1 on the first of a kind. */
-function tfKerasConfig(names: string[]): object {
-  const spec = initialModel(2);
-  const layers: object[] = [{ class_name: 'InputLayer', config: { batch_input_shape: [null, 69, 69, 3], dtype: 'float32', sparse: false, ragged: false, name: 'conv2d_input' } }];
-  spec.layers.forEach((l, i) => {
-    const base = { name: names[i], trainable: true, dtype: 'float32' };
-    const init = { kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } }, bias_initializer: { class_name: 'Zeros', config: {} }, kernel_regularizer: null };
-    if (l.type === 'conv2d') layers.push({ class_name: 'Conv2D', config: { ...base, filters: l.filters, kernel_size: [3, 3], strides: [1, 1], padding: 'same', data_format: 'channels_last', dilation_rate: [1, 1], groups: 1, activation: l.activation, use_bias: true, ...init } });
-    if (l.type === 'maxpool2d') layers.push({ class_name: 'MaxPooling2D', config: { ...base, pool_size: [2, 2], padding: 'same', strides: [2, 2], data_format: 'channels_last' } });
-    if (l.type === 'flatten') layers.push({ class_name: 'Flatten', config: { ...base, data_format: 'channels_last' } });
-    if (l.type === 'dense') layers.push({ class_name: 'Dense', config: { ...base, units: l.units, activation: l.activation, use_bias: true, ...init } });
-  });
-  return { class_name: 'Sequential', config: { name: 'sequential', layers } };
-}
-
-/**
- * Writes weights as Keras 2 does through h5py: byte-string attributes, an
- * empty float64 weight_names on weightless layers, datasets named by the
- * weight's full name ('conv2d/kernel:0' is a subgroup and a dataset), groups in
- * sorted order, and, for a full model, model_config, training_config and
- * optimizer_weights.
- */
-function writeAsKeras(path: string, layers: LayerWeights[], config?: object): void {
-  const file = new h5wasm.File(path, 'w');
-  const strings = (g: Group, name: string, values: string[]) => g.create_attribute(name, values, [values.length], `S${Math.max(...values.map((v) => v.length))}`);
-  const string = (g: Group, name: string, value: string) => g.create_attribute(name, value, null, `S${value.length}`);
-  let group: Group = file;
-  if (config) {
-    string(file, 'keras_version', '2.4.0');
-    string(file, 'backend', 'tensorflow');
-    string(file, 'model_config', JSON.stringify(config));
-    string(file, 'training_config', JSON.stringify({ loss: 'binary_crossentropy', optimizer_config: { class_name: 'RMSprop' } }));
-    group = file.create_group('model_weights');
-  }
-  strings(group, 'layer_names', layers.map((l) => l.name));
-  string(group, 'backend', 'tensorflow');
-  string(group, 'keras_version', '2.4.0');
-  for (const layer of [...layers].sort((a, b) => a.name.localeCompare(b.name))) {
-    const g = group.create_group(layer.name);
-    if (layer.weights.length === 0) {
-      g.create_attribute('weight_names', new Float64Array(0), [0]);
-      continue;
-    }
-    strings(g, 'weight_names', layer.weights.map((w) => `${layer.name}/${w.name}:0`));
-    const inner = g.create_group(layer.name);
-    for (const w of layer.weights) inner.create_dataset({ name: `${w.name}:0`, data: w.values, shape: w.shape });
-  }
-  if (config) {
-    const optimizer = file.create_group('optimizer_weights');
-    strings(optimizer, 'weight_names', ['RMSprop/iter:0']);
-    optimizer.create_group('RMSprop').create_dataset({ name: 'iter:0', data: new BigInt64Array([3n]) });
-  }
-  file.close();
-}
-
 describe('reading Keras 2 files', () => {
   it('a full-model file in the notebook layout (tf.keras names, InputLayer, optimizer state) reads', async () => {
     const names = ['conv2d', 'max_pooling2d', 'conv2d_1', 'max_pooling2d_1', 'conv2d_2', 'max_pooling2d_2', 'flatten', 'dense', 'dense_1'];
-    const layers = randomWeights(initialModel(2), names);
+    const layers = randomKerasWeights(initialModel(2), names, random);
     const path = join(dir, 'notebook.h5');
     writeAsKeras(path, layers, tfKerasConfig(names));
     const ckpt = await readKerasWeights(path);
@@ -120,7 +36,7 @@ describe('reading Keras 2 files', () => {
   });
 
   it('a save_weights file (layer groups at the root, no model_config) reads', async () => {
-    const layers = randomWeights(tunedModel(3), kerasLayerNames(tunedModel(3)));
+    const layers = randomKerasWeights(tunedModel(3), kerasLayerNames(tunedModel(3)), random);
     const path = join(dir, 'save-weights.h5');
     writeAsKeras(path, layers);
     const ckpt = await readKerasWeights(path);
@@ -132,12 +48,12 @@ describe('reading Keras 2 files', () => {
 describe('writing and reading back', () => {
   it('tuned model, 2 classes: identical weight bytes, config and extra state after write → read → write → read', async () => {
     const spec = tunedModel(2);
-    const layers = randomWeights(spec, kerasLayerNames(spec));
-    const moments = randomValues(3 * 3 * 3 * 32);
+    const layers = randomKerasWeights(spec, kerasLayerNames(spec), random);
+    const moments = randomValues(3 * 3 * 3 * 32, random);
     const ckpt: KerasCheckpoint = {
       layers,
       modelConfig: kerasModelConfig('tuned', 2),
-      extra: { epoch: 7, optimizer: 'adam', rng: [TEST_SEED, 12345], history: [{ loss: 0.5, valLoss: 0.4 }], 'adam/m/conv2d_1/kernel': moments, 'adam/v/conv2d_1/bias': randomValues(32) },
+      extra: { epoch: 7, optimizer: 'adam', rng: [TEST_SEED, 12345], history: [{ loss: 0.5, valLoss: 0.4 }], 'adam/m/conv2d_1/kernel': moments, 'adam/v/conv2d_1/bias': randomValues(32, random) },
     };
     const first = join(dir, 'round-1.h5');
     await writeKerasWeights(first, ckpt);
@@ -170,10 +86,10 @@ describe('writing and reading back', () => {
   it('a failed write leaves the previous file intact and no temporary behind', async () => {
     const spec = initialModel(2);
     const path = join(dir, 'intact.h5');
-    await writeKerasWeights(path, { layers: randomWeights(spec, kerasLayerNames(spec)) });
+    await writeKerasWeights(path, { layers: randomKerasWeights(spec, kerasLayerNames(spec), random) });
     const before = await readFile(path);
     // The collision shows only inside the writer, after the weights are written.
-    const clash = { layers: randomWeights(spec, kerasLayerNames(spec)), extra: { a: new Float32Array([1]), 'a/b': new Float32Array([2]) } };
+    const clash = { layers: randomKerasWeights(spec, kerasLayerNames(spec), random), extra: { a: new Float32Array([1]), 'a/b': new Float32Array([2]) } };
     await expect(writeKerasWeights(path, clash)).rejects.toThrow(/intact\.h5: cannot write checkpoint: extra key.*collide/);
     expect((await readFile(path)).equals(before)).toBe(true);
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
@@ -182,7 +98,7 @@ describe('writing and reading back', () => {
   it('SIGKILL during repeated writes never leaves an unreadable file', async () => {
     const spec = initialModel(2);
     const path = join(dir, 'killed.h5');
-    const layers = randomWeights(spec, kerasLayerNames(spec));
+    const layers = randomKerasWeights(spec, kerasLayerNames(spec), random);
     await writeKerasWeights(path, { layers, extra: { version: -1 } });
     const child = `
       const { readKerasWeights, writeKerasWeights } = await import(${JSON.stringify(new URL('../src/nn/keras-io.ts', import.meta.url).pathname)});
@@ -277,7 +193,7 @@ describe('model_config', () => {
 describe('errors: one line naming the file', () => {
   const spec = initialModel(2);
   const goodPath = join(dir, 'good.h5');
-  const good = () => writeKerasWeights(goodPath, { layers: randomWeights(spec, kerasLayerNames(spec)), modelConfig: kerasModelConfig('initial', 2) });
+  const good = () => writeKerasWeights(goodPath, { layers: randomKerasWeights(spec, kerasLayerNames(spec), random), modelConfig: kerasModelConfig('initial', 2) });
 
   async function expectReadError(path: string, message: RegExp): Promise<void> {
     const error = await readKerasWeights(path).then(
@@ -309,7 +225,7 @@ describe('errors: one line naming the file', () => {
   });
 
   it('a missing weight, a missing layer group, a non-float weight, a bad model_config', async () => {
-    const layers = randomWeights(spec, kerasLayerNames(spec));
+    const layers = randomKerasWeights(spec, kerasLayerNames(spec), random);
     type File = InstanceType<typeof h5wasm.File>;
     const replaceStrings = (g: Group, name: string, values: string[]) => {
       g.delete_attribute(name);
@@ -339,7 +255,7 @@ describe('errors: one line naming the file', () => {
   });
 
   it('bad checkpoints are refused before anything is written', async () => {
-    const layers = randomWeights(spec, kerasLayerNames(spec));
+    const layers = randomKerasWeights(spec, kerasLayerNames(spec), random);
     const path = join(dir, 'refused.h5');
     const wrongShape = layers.map((l) => (l.name === 'dense_1' ? { ...l, weights: [{ ...l.weights[0], shape: [10368, 64] }, l.weights[1]] } : l));
     await expect(writeKerasWeights(path, { layers: wrongShape })).rejects.toThrow('refused.h5: cannot write checkpoint: layer dense_1/kernel: 1327104 values for shape [10368,64]');

@@ -79,12 +79,11 @@ export function applyWeights<T extends Tensor>(path: string, model: Sequential<T
 }
 
 /**
- * A model on `backend` with a checkpoint's weights: the architecture from its
- * model_config when it has one, else the paper's `fallback` network with as
- * many classes as the file's last layer has units.
+ * A model on `backend` with a loaded checkpoint's weights: the architecture
+ * from its model_config when it has one, else the paper's `fallback` network
+ * with as many classes as the file's last layer has units.
  */
-export async function modelFromCheckpoint<T extends Tensor>(path: string, backend: Backend<T>, fallback: ModelName): Promise<{ model: Sequential<T>; state: TrainingState | null }> {
-  const ckpt = await loadCheckpoint(path);
+export function modelFromCheckpoint<T extends Tensor>(path: string, ckpt: LoadedCheckpoint, backend: Backend<T>, fallback: ModelName): Sequential<T> {
   const last = ckpt.weights[ckpt.weights.length - 1]?.weights.find((w) => w.name === 'bias');
   if (!last) throw new InputError(`checkpoint ${path}: no layer with weights`);
   const spec = ckpt.spec ?? modelSpec(fallback, last.shape[0]);
@@ -95,5 +94,5 @@ export async function modelFromCheckpoint<T extends Tensor>(path: string, backen
     throw new InputError(`checkpoint ${path}: ${(e as Error).message}`);
   }
   applyWeights(path, model, ckpt.weights);
-  return { model, state: ckpt.state };
+  return model;
 }

@@ -66,9 +66,10 @@ async function run(argv: string[]): Promise<void> {
     testOnly = values.data === undefined;
   }
   const data = await loadRunData(dataPath);
+  const ckpt = await loadCheckpoint(weights!);
   const g = await initGpu();
   try {
-    const { model } = await modelFromCheckpoint(weights!, gpuBackend, fallback);
+    const model = modelFromCheckpoint(weights!, ckpt, gpuBackend, fallback);
     const labels = scheme ?? 'binary';
     const members = testOnly ? loadSplit(join(values.run!, 'split.json'), data.dataset).test : Int32Array.from({ length: data.dataset.labels.length }, (_, i) => i);
     const source = batchSource(data.dataset, labels, members);

@@ -7,7 +7,7 @@ import { gpuBackend } from '../../kernels/gpu-backend.ts';
 import { destroyGpu, initGpu } from '../../kernels/runtime.ts';
 import { MODEL_NAMES, type ModelName } from '../../nn/models.ts';
 import { writeFileAtomic } from '../atomic-file.ts';
-import { modelFromCheckpoint } from '../checkpoint.ts';
+import { loadCheckpoint, modelFromCheckpoint } from '../checkpoint.ts';
 import { numberOption, parseOptions, type Command } from '../command.ts';
 import { InputError, UsageError } from '../errors.ts';
 import { predictAll, type BatchSource } from '../fit.ts';
@@ -54,10 +54,12 @@ async function run(argv: string[]): Promise<void> {
   if (!MODEL_NAMES.includes(model)) throw new UsageError(`predict: --model must be one of ${MODEL_NAMES.join(', ')}, got '${values.model}'`);
   const threshold = numberOption('predict', 'threshold', values.threshold, 0.5, (v) => v >= 0 && v <= 1, 'a probability in [0, 1]');
   const batchSize = numberOption('predict', 'batch-size', values['batch-size'], 256, (v) => Number.isInteger(v) && v > 0 && v <= 4096, 'an integer in 1..4096');
+  // Inputs are checked before the GPU is opened.
   const dataset = await loadDataset(values.data!);
+  const ckpt = await loadCheckpoint(values.weights!);
   const g = await initGpu();
   try {
-    const { model: net } = await modelFromCheckpoint(values.weights!, gpuBackend, model);
+    const net = modelFromCheckpoint(values.weights!, ckpt, gpuBackend, model);
     const { names } = columns(net.classes);
     const n = sampleCount(dataset);
     const source: BatchSource = {

@@ -58,40 +58,42 @@ function newestRun(): string {
 
 async function run(argv: string[]): Promise<void> {
   const { values } = parseOptions('train', argv, TRAIN_OPTIONS);
+  // Options, checkpoint and data are all checked before the GPU is opened.
+  let config: RunConfig;
+  let state: TrainingState | null = null;
+  let dir: string;
+  if (values.resume) {
+    const allowed = new Set(['resume', 'out', 'epochs', 'dry-run']);
+    const extra = Object.keys(values).filter((k) => !allowed.has(k));
+    if (extra.length > 0) throw new UsageError(`train: --resume continues a run with its own options; drop --${extra.join(', --')} (only --out and --epochs apply)`);
+    dir = values.out ?? newestRun();
+    const last = join(dir, 'last.h5');
+    if (!existsSync(last)) throw new InputError(`${dir}: no last.h5 checkpoint to resume from`);
+    state = (await loadCheckpoint(last)).state;
+    if (!state) throw new InputError(`${last}: a checkpoint without training state (a Keras file?) cannot be resumed`);
+    config = { ...state.config, epochs: values.epochs === undefined ? state.config.epochs : resolveConfig({ epochs: values.epochs }, true).epochs };
+  } else {
+    // The preset's default depends on the adapter: resolved again once it is known.
+    config = resolveConfig(values, true);
+    dir = values.out ?? join('runs', `${config.model}-${config.labels}-seed${config.seed}`);
+    if (existsSync(join(dir, 'last.h5')) && !values['dry-run']) {
+      throw new UsageError(`train: ${dir} already holds a run; continue it with --resume --out ${dir}, or choose another --out`);
+    }
+  }
+  const data = await loadRunData(config.data);
+  const labels = labelsFor(data.dataset, config.labels);
+  const splitPath = join(dir, 'split.json');
+  const split: Split = existsSync(splitPath) ? loadSplit(splitPath, data.dataset) : stratifiedSplit(data.dataset.labels, config.seed);
+
   const g = await initGpu();
   try {
     console.log(`WebGPU adapter: ${g.info.name}${g.info.software ? ' (software: a CPU Vulkan driver)' : ''}`);
-    let config: RunConfig;
-    let state: TrainingState | null = null;
-    let dir: string;
-    if (values.resume) {
-      const allowed = new Set(['resume', 'out', 'epochs', 'dry-run']);
-      const extra = Object.keys(values).filter((k) => !allowed.has(k));
-      if (extra.length > 0) throw new UsageError(`train: --resume continues a run with its own options; drop --${extra.join(', --')} (only --out and --epochs apply)`);
-      dir = values.out ?? newestRun();
-      const last = join(dir, 'last.h5');
-      if (!existsSync(last)) throw new InputError(`${dir}: no last.h5 checkpoint to resume from`);
-      state = (await loadCheckpoint(last)).state;
-      if (!state) throw new InputError(`${last}: a checkpoint without training state (a Keras file?) cannot be resumed`);
-      config = { ...state.config, epochs: values.epochs === undefined ? state.config.epochs : resolveConfig({ epochs: values.epochs }, true).epochs };
-      console.log(`resuming ${dir} after epoch ${state.epoch}`);
-    } else {
-      config = resolveConfig(values, g.info.software);
-      dir = values.out ?? join('runs', `${config.model}-${config.labels}-seed${config.seed}`);
-      if (existsSync(join(dir, 'last.h5')) && !values['dry-run']) {
-        throw new UsageError(`train: ${dir} already holds a run; continue it with --resume --out ${dir}, or choose another --out`);
-      }
-    }
+    if (state) console.log(`resuming ${dir} after epoch ${state.epoch}`);
+    else config = resolveConfig(values, g.info.software);
     console.log(describeConfig(config));
-
-    const data = await loadRunData(config.data);
-    const labels = labelsFor(data.dataset, config.labels);
-    const splitPath = join(dir, 'split.json');
-    const split: Split = existsSync(splitPath) ? loadSplit(splitPath, data.dataset) : stratifiedSplit(data.dataset.labels, config.seed);
     console.log(`data          ${data.dataset.source}: ${sampleCount(data.dataset).toLocaleString('en-US')} cutouts (${describeCounts(labels, config.labels)})`);
     console.log(`split         ${split.train.length} train / ${split.validation.length} validation / ${split.test.length} test (seeded, stratified)`);
     if (values['dry-run']) return;
-
     mkdirSync(dir, { recursive: true });
     if (!existsSync(splitPath)) await saveSplit(splitPath, split, data.dataset);
     await trainRun(dir, config, state, data.dataset, split, data.simulated, g.info.name);

@@ -1,0 +1,174 @@
+// The command line as scripts and people use it: exit codes, one-line errors,
+// Keras checkpoints in and out, and runs that survive SIGKILL and resume to
+// the same weights as an uninterrupted run.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readKerasWeights } from '../src/nn/keras-io.ts';
+import { initialModel } from '../src/nn/models.ts';
+import { cpuBackend } from '../src/kernels/cpu-backend.ts';
+import { loadCheckpoint, modelFromCheckpoint, saveCheckpoint } from '../src/train/checkpoint.ts';
+import { randomWeights, tfKerasConfig, writeAsKeras } from './support/keras-file.ts';
+import { rng, TEST_SEED } from './support/random.ts';
+
+const dir = await mkdtemp(join(tmpdir(), 'handscan-cli-'));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+const data = join(dir, 'small.hdf5');
+
+interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `handscan ...args`; `killAfterMs` sends SIGKILL at that moment. */
+function handscan(args: string[], killAfterMs?: number): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/handscan.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** stderr without Dawn's own start-up warnings. */
+const errorLines = (r: Result) => r.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('Warning: '));
+
+/** A short training run on the small survey, different only in its folder. */
+const TINY = ['--data', data, '--epochs', '4', '--samples-per-epoch', '48', '--batch-size', '16', '--seed', '4'];
+
+beforeAll(async () => {
+  const r = await handscan(['simulate', '--n', '240', '--seed', '5', '--out', data]);
+  expect(r.code, r.stderr).toBe(0);
+});
+
+describe('bad input: one line naming the problem, and a non-zero exit', () => {
+  const usage: string[][] = [
+    ['no-such-command'],
+    ['train', '--bogus'],
+    ['train', '--model', 'huge'],
+    ['train', '--epochs', '0'],
+    ['train', '--labels', 'colours'],
+    ['train', '--lr', 'fast'],
+    ['predict', '--data', data, '--out', join(dir, 'x.csv')],
+    ['evaluate'],
+  ];
+  for (const args of usage) {
+    it(`usage error, exit 2: handscan ${args.join(' ').replace(dir, '$TMP')}`, async () => {
+      const r = await handscan(args);
+      expect(r.code).toBe(2);
+      expect(errorLines(r)).toHaveLength(1);
+      expect(errorLines(r)[0]).toMatch(/^handscan: /);
+    });
+  }
+
+  it('missing files and corrupt checkpoints, exit 1, nothing written', async () => {
+    const corrupt = join(dir, 'corrupt.h5');
+    writeFileSync(corrupt, 'this is not HDF5');
+    const csv = join(dir, 'never.csv');
+    const cases: [string[], RegExp][] = [
+      [['train', '--data', join(dir, 'missing.hdf5'), '--out', join(dir, 'never')], /missing\.hdf5/],
+      [['predict', '--weights', join(dir, 'missing.h5'), '--data', data, '--out', csv], /missing\.h5/],
+      [['predict', '--weights', corrupt, '--data', data, '--out', csv], /corrupt\.h5/],
+      [['evaluate', '--run', join(dir, 'no-run')], /no-run/],
+      [['train', '--resume', '--out', join(dir, 'no-run')], /no-run/],
+    ];
+    for (const [args, names] of cases) {
+      const r = await handscan(args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(errorLines(r), args.join(' ')).toHaveLength(1);
+      expect(errorLines(r)[0]).toMatch(names);
+    }
+    expect(existsSync(csv)).toBe(false);
+    expect(existsSync(join(dir, 'never'))).toBe(false);
+  });
+});
+
+describe('Keras interoperability', () => {
+  it('a Keras 2 file loads and predicts; saved by Handscan and reloaded, its weights and predictions are identical', async () => {
+    const names = ['conv2d', 'max_pooling2d', 'conv2d_1', 'max_pooling2d_1', 'conv2d_2', 'max_pooling2d_2', 'flatten', 'dense', 'dense_1'];
+    const layers = randomWeights(initialModel(2), names, rng(TEST_SEED));
+    const keras = join(dir, 'keras.h5');
+    writeAsKeras(keras, layers, tfKerasConfig(names));
+    const first = join(dir, 'first.csv');
+    const r1 = await handscan(['predict', '--weights', keras, '--data', data, '--out', first]);
+    expect(r1.code, r1.stderr).toBe(0);
+    const csv = readFileSync(first, 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('id,p_not_real,p_real,label');
+    expect(csv).toHaveLength(241);
+    expect(csv[1]).toMatch(/^0,[0-9.e-]+,[0-9.e-]+,(not_real|real)$/);
+
+    const saved = join(dir, 'handscan.h5');
+    await saveCheckpoint(saved, modelFromCheckpoint(keras, await loadCheckpoint(keras), cpuBackend, 'initial'));
+    const reread = (await readKerasWeights(saved)).layers.filter((l) => l.weights.length > 0);
+    const original = layers.filter((l) => l.weights.length > 0);
+    expect(reread).toHaveLength(original.length);
+    reread.forEach((l, i) =>
+      l.weights.forEach((w, j) => {
+        const o = original[i].weights[j];
+        expect(w.shape).toEqual(o.shape);
+        expect(Buffer.from(w.values.buffer, w.values.byteOffset, w.values.byteLength).equals(Buffer.from(o.values.buffer, o.values.byteOffset, o.values.byteLength))).toBe(true);
+      }),
+    );
+    const second = join(dir, 'second.csv');
+    const r2 = await handscan(['predict', '--weights', saved, '--data', data, '--out', second]);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(readFileSync(second, 'utf8')).toBe(readFileSync(first, 'utf8'));
+  });
+});
+
+describe('training runs', () => {
+  it('--dry-run of the paper preset prints the protocol: RMSprop, batch 64, 50 epochs, the paper split sizes', async () => {
+    const r = await handscan(['train', '--preset', 'paper', '--dry-run', '--data', data]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/optimizer\s+rmsprop \(lr 0\.001/);
+    expect(r.stdout).toMatch(/batch size\s+64/);
+    expect(r.stdout).toMatch(/epochs\s+50, each of the whole training split/);
+    expect(r.stdout).toMatch(/split\s+126 train \/ 54 validation \/ 60 test/);
+  });
+
+  it('SIGKILL at 10 random moments never leaves an unreadable file, and --resume ends with the same weights as an uninterrupted run', async () => {
+    const straight = join(dir, 'straight');
+    const r = await handscan(['train', ...TINY, '--out', straight]);
+    expect(r.code, r.stderr).toBe(0);
+
+    const killed = join(dir, 'killed');
+    const random = rng(TEST_SEED);
+    let kills = 0;
+    let finished = false;
+    for (let attempt = 0; attempt < 30 && !finished; attempt++) {
+      const resume = existsSync(join(killed, 'last.h5'));
+      const args = resume ? ['train', '--resume', '--out', killed] : ['train', ...TINY, '--out', killed];
+      const res = await handscan(args, kills < 10 ? 1500 + random() * 9000 : undefined);
+      if (res.signal === 'SIGKILL') kills++;
+      else {
+        expect(res.code, res.stderr).toBe(0);
+        finished = kills >= 10;
+      }
+      for (const f of existsSync(killed) ? readdirSync(killed) : []) {
+        const path = join(killed, f);
+        if (f.endsWith('.h5')) await expect(readKerasWeights(path), path).resolves.toBeTruthy();
+        if (f.endsWith('.json')) expect(() => JSON.parse(readFileSync(path, 'utf8')), path).not.toThrow();
+      }
+    }
+    expect(kills).toBe(10);
+    expect(finished).toBe(true);
+    for (const f of ['last.h5', 'best.h5']) {
+      const a = (await readKerasWeights(join(straight, f))).layers;
+      const b = (await readKerasWeights(join(killed, f))).layers;
+      a.forEach((l, i) => l.weights.forEach((w, j) => expect(Buffer.from(b[i].weights[j].values.buffer).equals(Buffer.from(w.values.buffer)), `${f} ${l.name}/${w.name}`).toBe(true)));
+    }
+    const report = JSON.parse(readFileSync(join(killed, 'report.json'), 'utf8'));
+    expect(report.test.accuracy).toBe(JSON.parse(readFileSync(join(straight, 'report.json'), 'utf8')).test.accuracy);
+  });
+});
