@@ -159,7 +159,7 @@ export class Gpu {
   /** A fresh output buffer for `shape` (float32 or u32 elements). */
   empty(shape: readonly number[], dtype: 'f32' | 'u32' = 'f32'): GpuTensor {
     const size = shape.reduce((a, b) => a * b, 1);
-    const buffer = this.pool.acquire(size * 4);
+    const buffer = this.acquire(shape, size * 4);
     if (this.poisonOutputs) {
       const poison = new Uint32Array(buffer.size / 4).fill(0x7fc00000); // quiet NaN
       this.device.queue.writeBuffer(buffer, 0, poison);
@@ -173,9 +173,22 @@ export class Gpu {
     if (data.length !== size) {
       throw new Error(`upload: ${data.length} values do not fill shape [${shape.join(', ')}] (${size} expected)`);
     }
-    const t = new GpuTensor(this.pool.acquire(size * 4), shape, dtype);
+    const t = new GpuTensor(this.acquire(shape, size * 4), shape, dtype);
     this.write(t, data);
     return t;
+  }
+
+  /** Largest tensor a kernel can bind, in bytes. */
+  get maxTensorBytes(): number {
+    return this.device.limits.maxStorageBufferBindingSize;
+  }
+
+  private acquire(shape: readonly number[], bytes: number): GPUBuffer {
+    if (bytes > this.maxTensorBytes) {
+      const mib = (b: number) => (b / 2 ** 20).toFixed(0);
+      throw new Error(`a tensor of shape [${shape.join(', ')}] needs ${mib(bytes)} MiB, more than this adapter binds (${mib(this.maxTensorBytes)} MiB): use a smaller batch`);
+    }
+    return this.pool.acquire(bytes);
   }
 
   /** Overwrites a tensor's contents from the host. */

@@ -105,6 +105,17 @@ export class Sequential<T extends Tensor> {
     return this.layers.reduce<number[]>((s, l) => l.outputShape(s), [batch, ...this.spec.inputShape]);
   }
 
+  /** Elements of the largest activation one sample produces (the input included). */
+  largestActivation(): number {
+    let shape = [1, ...this.spec.inputShape];
+    let largest = shape.reduce((a, b) => a * b, 1);
+    for (const l of this.layers) {
+      shape = l.outputShape(shape);
+      largest = Math.max(largest, shape.reduce((a, b) => a * b, 1));
+    }
+    return largest;
+  }
+
   /** Logits (before the output activation) for x N×H×W×C. */
   forward(tape: Tape<T>, x: Variable<T>, ctx: Context): Variable<T> {
     return this.layers.reduce((h, l) => l.forward(tape, h, ctx), x);

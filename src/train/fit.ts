@@ -163,6 +163,8 @@ export async function predictAll(
 ): Promise<Float32Array> {
   const g = gpu();
   const indices = opts.indices ?? Uint32Array.from({ length: source.count }, (_, i) => i);
+  // Inference batches are a throughput choice: cap them so that every activation fits one binding.
+  batchSize = Math.max(1, Math.min(batchSize, Math.floor(g.maxTensorBytes / (4 * model.largestActivation()))));
   const width = model.classes;
   const inputShape = model.spec.inputShape;
   const staging = new Staging(source, inputShape[0] * inputShape[1] * inputShape[2]);

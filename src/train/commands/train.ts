@@ -7,7 +7,7 @@ import { describeCounts, labelsFor, sampleCount, type Dataset } from '../../data
 import { classNames } from '../../data/labels.ts';
 import { loadSplit, saveSplit, stratifiedSplit, type Split } from '../../data/split.ts';
 import { gpuBackend } from '../../kernels/gpu-backend.ts';
-import { destroyGpu, initGpu } from '../../kernels/runtime.ts';
+import { destroyGpu, gpu, initGpu } from '../../kernels/runtime.ts';
 import { modelSpec } from '../../nn/models.ts';
 import { makeOptimizer } from '../../nn/optimizers.ts';
 import { Sequential } from '../../nn/sequential.ts';
@@ -105,6 +105,8 @@ async function run(argv: string[]): Promise<void> {
 async function trainRun(dir: string, config: RunConfig, resumed: TrainingState | null, dataset: Dataset, split: Split, simulated: boolean, adapter: string): Promise<void> {
   const spec = modelSpec(config.model, classNames(config.labels).length);
   const model = Sequential.build(spec, gpuBackend, config.seed);
+  const largestBatch = Math.floor(gpu().maxTensorBytes / (4 * model.largestActivation()));
+  if (config.batchSize > largestBatch) throw new UsageError(`train: --batch-size ${config.batchSize} does not fit this adapter's ${(gpu().maxTensorBytes / 2 ** 20).toFixed(0)} MiB buffers; at most ${largestBatch}`);
   const optimizer = makeOptimizer(config.optimizer, gpuBackend, model.parameters(), config.lr);
   const lastPath = join(dir, 'last.h5');
   const bestPath = join(dir, 'best.h5');
