@@ -9,80 +9,8 @@ enable subgroups;
 // loads B for its own 4 columns and keeps 32 rows × 4 columns in vec4
 // accumulators. Values travel through registers, not memory, and every load
 // is a vec4. On lavapipe this 32×32 tile beat 16×32, 64×32 and 32×64 (the
-// larger ones spill). WGSL allows no include, so the block loaders below
-// repeat dense.wgsl's.
-
-struct Params { I: u32, J: u32, R: u32, chunk: u32 }
-override WG_X: u32 = 8;
-override ALIGNED_A: bool;
-override ALIGNED_B: bool;
-override TRANS_A: bool;
-override TRANS_B: bool;
-
-@group(0) @binding(0) var<storage, read> a: array<vec4f>;
-@group(0) @binding(1) var<storage, read> b: array<vec4f>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-
-// Rows row..row+3 × columns col..col+3 of a row-major matrix with `ld`
-// columns, column t of the result holding row row+t. Cells at or past rowEnd
-// or colEnd are zero, so ragged edges add nothing; such blocks, and matrices
-// whose rows are not vec4-aligned, are gathered one element at a time.
-fn blockA(row: u32, col: u32, rowEnd: u32, colEnd: u32, ld: u32) -> mat4x4f {
-  if (ALIGNED_A && row + 3u < rowEnd && col + 3u < colEnd) {
-    let q = (row * ld + col) / 4u;
-    let s = ld / 4u;
-    return mat4x4f(a[q], a[q + s], a[q + 2u * s], a[q + 3u * s]);
-  }
-  var m = mat4x4f();
-  for (var t = 0u; t < 4u; t++) {
-    for (var u = 0u; u < 4u; u++) {
-      if (row + t < rowEnd && col + u < colEnd) {
-        let e = (row + t) * ld + col + u;
-        m[t][u] = a[e / 4u][e % 4u];
-      }
-    }
-  }
-  return m;
-}
-
-fn blockB(row: u32, col: u32, rowEnd: u32, colEnd: u32, ld: u32) -> mat4x4f {
-  if (ALIGNED_B && row + 3u < rowEnd && col + 3u < colEnd) {
-    let q = (row * ld + col) / 4u;
-    let s = ld / 4u;
-    return mat4x4f(b[q], b[q + s], b[q + 2u * s], b[q + 3u * s]);
-  }
-  var m = mat4x4f();
-  for (var t = 0u; t < 4u; t++) {
-    for (var u = 0u; u < 4u; u++) {
-      if (row + t < rowEnd && col + u < colEnd) {
-        let e = (row + t) * ld + col + u;
-        m[t][u] = b[e / 4u][e % 4u];
-      }
-    }
-  }
-  return m;
-}
-
-// Column t: A(i+t, r..r+3).
-fn operandA(i: u32, r: u32, rEnd: u32) -> mat4x4f {
-  if (TRANS_A) { return transpose(blockA(r, i, rEnd, p.I, p.I)); }
-  return blockA(i, r, p.I, rEnd, p.R);
-}
-
-// Column t: B(r+t, j..j+3), so that B·(A row's 4 values) is that row's
-// contribution to C(i, j..j+3).
-fn operandB(r: u32, j: u32, rEnd: u32) -> mat4x4f {
-  if (TRANS_B) { return transpose(blockB(j, r, p.J, rEnd, p.R)); }
-  return blockB(r, j, rEnd, p.J, p.J);
-}
-
-fn store(s: u32, i: u32, j: u32, v: vec4f) {
-  if (i >= p.I) { return; }
-  for (var u = 0u; u < 4u; u++) {
-    if (j + u < p.J) { c[(s * p.I + i) * p.J + j + u] = v[u]; }
-  }
-}
+// larger ones spill). Compiled together with dense.wgsl (after it), whose
+// bindings, overrides and block loaders it uses.
 
 // Rows 4q..4q+3 of the tile (from lane q) times this lane's B block.
 fn accumulate(acc: ptr<function, array<vec4f, 32>>, q: u32, bm: mat4x4f, a0: vec4f, a1: vec4f, a2: vec4f, a3: vec4f) {
@@ -96,7 +24,7 @@ fn accumulate(acc: ptr<function, array<vec4f, 32>>, q: u32, bm: mat4x4f, a0: vec
 // loop of subgroupShuffle ran 2-3× slower on lavapipe). Every lane takes part
 // in every broadcast: no early return.
 @compute @workgroup_size(WG_X)
-fn gemm(@builtin(subgroup_invocation_id) lane: u32, @builtin(workgroup_id) wid: vec3u) {
+fn gemmSubgroups(@builtin(subgroup_invocation_id) lane: u32, @builtin(workgroup_id) wid: vec3u) {
   let i = wid.y * 32u;
   let j = (wid.x * WG_X + lane) * 4u;
   let s = wid.z;

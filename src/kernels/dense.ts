@@ -60,8 +60,8 @@ function gemm(m: Gemm, a: GpuTensor, b: GpuTensor, path: DensePath, split: boole
   const lda = m.transA ? m.I : m.R;
   const ldb = m.transB ? m.R : m.J;
   const program: Program = {
-    shader: path === 'subgroups' ? 'dense-subgroups.wgsl' : 'dense.wgsl',
-    entryPoint: 'gemm',
+    shader: path === 'subgroups' ? ['dense.wgsl', 'dense-subgroups.wgsl'] : 'dense.wgsl',
+    entryPoint: path === 'subgroups' ? 'gemmSubgroups' : 'gemm',
     workgroupSize: tile.workgroupSize,
     overrides: { ALIGNED_A: +(lda % 4 === 0), ALIGNED_B: +(ldb % 4 === 0), TRANS_A: +m.transA, TRANS_B: +m.transB },
     dispatch: [...dispatchXY, S],

@@ -27,8 +27,12 @@ export type Uniform = number | { f32: number } | { i32: number };
  * reuse binding numbers.
  */
 export interface Program {
-  /** Shader file in shaders/, e.g. 'conv2d.wgsl'. */
-  shader: string;
+  /**
+   * Shader file in shaders/, e.g. 'conv2d.wgsl', or several compiled as one
+   * module (WGSL has no include): a variant file reuses a base file's
+   * declarations, and its `enable` directives are hoisted to the top.
+   */
+  shader: string | readonly string[];
   entryPoint: string;
   /** Bound to the shader's `override WG_X`, `WG_Y`, `WG_Z` (when declared). */
   workgroupSize: [number, number, number];
@@ -130,6 +134,7 @@ export interface AdapterDescription {
 export class Gpu {
   readonly pool: BufferPool;
   private pipelines = new Map<string, GPUComputePipeline>();
+  private pipelineIds = new WeakMap<GPUComputePipeline, number>();
   private modules = new Map<string, { module: GPUShaderModule; code: string }>();
   private uniformCache = new Map<string, GPUBuffer>();
   private dynamicUniforms: GPUBuffer[] = [];
@@ -197,12 +202,16 @@ export class Gpu {
     this.device.queue.writeBuffer(t.buffer, 0, typed.buffer, typed.byteOffset, typed.byteLength);
   }
 
-  private module(shader: string): { module: GPUShaderModule; code: string } {
-    let m = this.modules.get(shader);
+  private module(shader: string | readonly string[]): { module: GPUShaderModule; code: string } {
+    const files = typeof shader === 'string' ? [shader] : shader;
+    const label = files.join('+');
+    let m = this.modules.get(label);
     if (!m) {
-      const code = readFileSync(join(SHADER_DIR, shader), 'utf8');
-      m = { module: this.device.createShaderModule({ label: shader, code }), code };
-      this.modules.set(shader, m);
+      const lines = files.flatMap((f) => readFileSync(join(SHADER_DIR, f), 'utf8').split('\n'));
+      const isEnable = (l: string) => /^\s*enable\s+[\w\s,]+;\s*$/.test(l);
+      const code = [...lines.filter(isEnable), ...lines.filter((l) => !isEnable(l))].join('\n');
+      m = { module: this.device.createShaderModule({ label, code }), code };
+      this.modules.set(label, m);
     }
     return m;
   }
@@ -220,11 +229,12 @@ export class Gpu {
         if (new RegExp(`override\\s+${name}\\b`).test(code)) constants[name] = v;
       }
       pipeline = this.device.createComputePipeline({
-        label: `${p.shader}:${p.entryPoint}`,
+        label: `${[p.shader].flat().join('+')}:${p.entryPoint}`,
         layout: 'auto',
         compute: { module, entryPoint: p.entryPoint, constants },
       });
       this.pipelines.set(key, pipeline);
+      this.pipelineIds.set(pipeline, this.pipelines.size);
     }
     return pipeline;
   }
@@ -266,12 +276,12 @@ export class Gpu {
     if (p.dispatch.some((d) => d === 0)) return;
     const limit = this.device.limits.maxComputeWorkgroupsPerDimension;
     if (p.dispatch.some((d) => d > limit)) {
-      throw new Error(`${p.shader}:${p.entryPoint}: dispatch [${p.dispatch}] exceeds ${limit} workgroups per dimension`);
+      throw new Error(`${[p.shader].flat().join('+')}:${p.entryPoint}: dispatch [${p.dispatch}] exceeds ${limit} workgroups per dimension`);
     }
     const pipeline = this.pipeline(p);
     const uniform = this.uniformBuffer(p);
     const all = uniform ? [...buffers, uniform] : buffers;
-    const key = `${p.shader}:${p.entryPoint}:${JSON.stringify(p.overrides ?? {})}:${p.workgroupSize}:${all.map((b) => this.id(b)).join(',')}`;
+    const key = `${this.pipelineIds.get(pipeline)}:${all.map((b) => this.id(b)).join(',')}`;
     let bindGroup = this.bindGroups.get(key);
     if (!bindGroup) {
       if (this.bindGroups.size > 20_000) this.bindGroups.clear();
