@@ -153,6 +153,9 @@ const rate = (f: Rate | Failed) => (isFailed(f) ? `failed: ${f.failed}` : `${num
 /** ", at batch 128: batch 256 failed" where inference fell back to a smaller batch. */
 const fallback = (f: InferFigures | Failed) => (!isFailed(f) && f.failed_batch ? ` at batch ${f.batch} (batch ${f.failed_batch.batch} failed: ${f.failed_batch.error})` : '');
 
+/** "; predictAll ran 220 images at a time" where the adapter's binding limit capped the batch. */
+const capped = (f: InferFigures | Failed) => (!isFailed(f) && f.effective_batch < f.batch ? `; predictAll ran ${f.effective_batch} images at a time (every activation must fit one storage binding)` : '');
+
 /** A warning line when the machine was busy during a run (load above half its CPUs). */
 function loadNote(run: RunInfo): string[] {
   const { start, end, cpus } = run.load_average;
@@ -212,7 +215,7 @@ export function renderMarkdown(r: Results): string {
           ...pick('speed'),
           isFailed(infer)
             ? [`inference, ${infer.model} net, batch ${infer.batch}`, '**failed**', infer.failed]
-            : [`inference, ${infer.model} net, batch ${infer.batch}${infer.failed_batch ? ` (batch ${infer.failed_batch.batch} **failed**: ${infer.failed_batch.error})` : ''}`, `${rate(infer)} images/s`, `${infer.passes} passes of ${infer.images_per_pass} images through predictAll after one warm-up pass`],
+            : [`inference, ${infer.model} net, batch ${infer.batch}${infer.failed_batch ? ` (batch ${infer.failed_batch.batch} **failed**: ${infer.failed_batch.error})` : ''}`, `${rate(infer)} images/s`, `${infer.passes} passes of ${infer.images_per_pass} images through predictAll after one warm-up pass${capped(infer)}`],
           ...pick('epoch'),
           ...pick('peak'),
           ...pick('growth'),
@@ -233,7 +236,7 @@ export function renderMarkdown(r: Results): string {
       ...table(
         ['system', 'device', 'training, initial net, batch 64 (images/s)', 'inference, batch 256 (images/s)', 'ours / peer (train / infer)'],
         [
-          ['Handscan (this engine)', a.name, rate(p.ours.train), `${rate(p.ours.infer)}${fallback(p.ours.infer)}`, '-'],
+          ['Handscan (this engine)', a.name, rate(p.ours.train), `${rate(p.ours.infer)}${fallback(p.ours.infer)}${capped(p.ours.infer)}`, '-'],
           row('TensorFlow.js WebGPU', a.name, p.tfjs_webgpu, p.ratios.tfjs_webgpu),
           row('PyTorch CPU', 'CPU, 2 threads', p.torch_cpu, p.ratios.torch_cpu),
           ...(p.torch_cuda ? [row('PyTorch CUDA', 'CUDA', p.torch_cuda, p.ratios.torch_cuda)] : []),

@@ -153,6 +153,8 @@ export interface InferFigures {
   images_per_s_max: number;
   images_per_pass: number;
   passes: number;
+  /** Images per dispatch: predictAll caps the batch so that every activation fits one storage binding. */
+  effective_batch: number;
   gpu_memory_stable: boolean;
   /** Set when the asked batch failed on this adapter and `batch` is half of it. */
   failed_batch?: { batch: number; error: string };
@@ -186,6 +188,8 @@ export async function measureInference(name: ModelName, batch: number, p: Plan, 
     images_per_s_max: rate.max,
     images_per_pass: p.inferImages,
     passes: p.passes,
+    // The cap predictAll applies (src/train/fit.ts), restated to report it.
+    effective_batch: Math.max(1, Math.min(batch, Math.floor(g.maxTensorBytes / (4 * model.largestActivation())))),
     gpu_memory_stable: stable(memory),
   };
 }

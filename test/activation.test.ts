@@ -11,8 +11,12 @@ const gpu = useGpu();
 const random = rng(TEST_SEED);
 
 describe('leaky ReLU', () => {
+  // The kernels do whole vec4s, then a scalar tail of n % 4 values: sizes
+  // with every tail length, tail only (n < 4), and the paper's shapes.
   const cases: [number[], number][] = [
     [[1, 1, 1, 1], 0],
+    [[1, 3, 3, 1], 0],
+    [[2, 5, 5, 3], 0.1],
     [[3, 9, 9, 32], 0.1],
     [[64, 18, 18, 128], 0],
     [[1, 69, 69, 3], 0.1],

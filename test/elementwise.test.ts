@@ -10,8 +10,10 @@ const gpu = useGpu();
 const random = rng(TEST_SEED);
 
 describe('elementwise add', () => {
-  // 16,777,219 is just past 65,535 workgroups of 256: the grid folds into y.
-  const shapes = [[1], [3], [5, 7], [3, 9, 9, 32], [64, 18, 18, 128], [16_777_219]];
+  // The kernel does whole vec4s, then a scalar tail of n % 4 values: sizes
+  // with every tail length, tail only (n < 4), one vec4 and no tail, and a
+  // large one (16,777,219: 4,194,304 vec4s and a tail of 3).
+  const shapes = [[1], [3], [4], [2, 3], [5, 7], [3, 9, 9, 32], [64, 18, 18, 128], [16_777_219]];
   for (const shape of shapes) {
     it(`x=[${shape}]: GPU matches the CPU reference`, async () => {
       const g = gpu();

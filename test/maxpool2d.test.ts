@@ -58,7 +58,8 @@ function windows(shape: readonly number[]): { n: number; oh: number; ow: number;
 describe('maxPool2d', () => {
   // The paper's pools (69→35→18→9, channels 32, 64, 128), tiny and odd sizes,
   // a non-square image; batch 1, 3 and 64; more than 65,535 image rows,
-  // which the dispatcher splits over several dispatches.
+  // which the dispatcher splits over several dispatches. Channel counts that
+  // are multiples of 4 take the vec4 kernels, the others the scalar ones.
   const shapes = [
     [1, 1, 1, 1],
     [3, 2, 2, 3],
@@ -70,6 +71,7 @@ describe('maxPool2d', () => {
     [3, 35, 35, 64],
     [64, 18, 18, 128],
     [65_537, 2, 1, 1],
+    [65_537, 1, 2, 4],
   ];
   for (const shape of shapes) {
     it(`x=[${shape}]: GPU y, argmax and dx match the CPU reference`, async () => {
@@ -77,45 +79,47 @@ describe('maxPool2d', () => {
     });
   }
 
-  it('x=[3,9,7,3] all negative: padding never wins at the odd border', async () => {
-    const g = gpu();
-    const shape = [3, 9, 7, 3];
-    const x = float32Tensor(shape);
-    x.data.set(x.data.map((v) => -Math.abs(v)));
-    const cpu = ref.maxPool2dForward(x);
-    const out = gpuOps.maxPool2dForward(g.upload(x.data, shape));
-    const gpuY = await g.read(out.y);
-    const gpuArgmax = await g.readU32(out.argmax);
-    windows(shape).forEach(({ cells, at }, o) => {
-      const best = Math.max(...cells.map((cell) => x.data[at(cell)]));
-      for (const [y, argmax] of [[cpu.y.data[o], cpu.argmax.data[o]], [gpuY[o], gpuArgmax[o]]]) {
-        expect(cells, `window ${o}`).toContain(argmax);
-        expect(y, `window ${o}`).toBe(best);
-        expect(x.data[at(argmax)], `window ${o}`).toBe(best);
-      }
+  for (const shape of [[3, 9, 7, 3], [3, 9, 7, 8]]) {
+    it(`x=[${shape}] all negative: padding never wins at the odd border`, async () => {
+      const g = gpu();
+      const x = float32Tensor(shape);
+      x.data.set(x.data.map((v) => -Math.abs(v)));
+      const cpu = ref.maxPool2dForward(x);
+      const out = gpuOps.maxPool2dForward(g.upload(x.data, shape));
+      const gpuY = await g.read(out.y);
+      const gpuArgmax = await g.readU32(out.argmax);
+      windows(shape).forEach(({ cells, at }, o) => {
+        const best = Math.max(...cells.map((cell) => x.data[at(cell)]));
+        for (const [y, argmax] of [[cpu.y.data[o], cpu.argmax.data[o]], [gpuY[o], gpuArgmax[o]]]) {
+          expect(cells, `window ${o}`).toContain(argmax);
+          expect(y, `window ${o}`).toBe(best);
+          expect(x.data[at(argmax)], `window ${o}`).toBe(best);
+        }
+      });
+      await compareWithCpu(x);
     });
-    await compareWithCpu(x);
-  });
+  }
 
-  it('x=[2,7,9,4] exact ties: the first cell in row-major order wins', async () => {
-    const g = gpu();
-    const shape = [2, 7, 9, 4];
-    const x = new CpuTensor(shape);
-    const expected: number[] = [];
-    // Each window gets a random non-empty set of real cells tied at its max,
-    // and lower values (by at least 1) elsewhere.
-    for (const { cells, at } of windows(shape)) {
-      const top = Math.round(random() * 20 - 10) + 0.5;
-      const tied = cells.filter(() => random() < 0.5);
-      if (tied.length === 0) tied.push(cells[Math.floor(random() * cells.length)]);
-      for (const cell of cells) x.data[at(cell)] = tied.includes(cell) ? top : top - 1 - Math.round(random() * 4);
-      expected.push(Math.min(...tied));
-    }
-    expect([...ref.maxPool2dForward(x).argmax.data]).toEqual(expected);
-    const out = gpuOps.maxPool2dForward(g.upload(x.data, shape));
-    expect([...(await g.readU32(out.argmax))]).toEqual(expected);
-    await compareWithCpu(x);
-  });
+  for (const shape of [[2, 7, 9, 3], [2, 7, 9, 4]]) {
+    it(`x=[${shape}] exact ties: the first cell in row-major order wins`, async () => {
+      const g = gpu();
+      const x = new CpuTensor(shape);
+      const expected: number[] = [];
+      // Each window gets a random non-empty set of real cells tied at its max,
+      // and lower values (by at least 1) elsewhere.
+      for (const { cells, at } of windows(shape)) {
+        const top = Math.round(random() * 20 - 10) + 0.5;
+        const tied = cells.filter(() => random() < 0.5);
+        if (tied.length === 0) tied.push(cells[Math.floor(random() * cells.length)]);
+        for (const cell of cells) x.data[at(cell)] = tied.includes(cell) ? top : top - 1 - Math.round(random() * 4);
+        expected.push(Math.min(...tied));
+      }
+      expect([...ref.maxPool2dForward(x).argmax.data]).toEqual(expected);
+      const out = gpuOps.maxPool2dForward(g.upload(x.data, shape));
+      expect([...(await g.readU32(out.argmax))]).toEqual(expected);
+      await compareWithCpu(x);
+    });
+  }
 
   it('CPU backward matches finite differences', () => {
     for (const shape of [[1, 1, 1, 1], [1, 3, 3, 1], [2, 5, 4, 3], [1, 6, 7, 2]]) {

@@ -2,27 +2,30 @@
 import { ceilDiv, gpu, type GpuTensor } from './runtime.ts';
 import { pooledShape } from './maxpool2d.ref.ts';
 
-// 64 invocations a workgroup, across channels first (up to the next power of
-// two of C, so that 1 or 3 channels waste few lanes), then across columns.
+// 64 invocations a workgroup, across channel groups first (up to the next
+// power of two of their count, so that 1 or 3 channels waste few lanes), then
+// across windows of a row.
 const WG = 64;
 const MAX_GROUPS = 65_535;
 
 /**
- * Records one invocation per (channel, column, image row) of the output
- * (y for the forward, dx for the backward): `rows` and `cols` are its height
- * and width, in as many dispatches as the 65,535 limit on z requires.
+ * Records one invocation per (channel group, window) of an x of `xShape`:
+ * the vec4 variant of `entryPoint` where the channels split into vec4s, in
+ * as many dispatches as the 65,535 limit on z requires.
  */
-function runPooling(entryPoint: string, xShape: readonly number[], rows: number, cols: number, buffers: GPUBuffer[]): void {
+function runPooling(entryPoint: string, xShape: readonly number[], buffers: GPUBuffer[]): void {
   const [N, H, W, C] = xShape;
   const [, Ho, Wo] = pooledShape(xShape);
-  const wx = Math.min(WG, 2 ** Math.ceil(Math.log2(C)));
-  for (let z0 = 0; z0 < N * rows; z0 += MAX_GROUPS) {
+  const vec4 = C % 4 === 0;
+  const groups = vec4 ? C / 4 : C;
+  const wx = Math.min(WG, 2 ** Math.ceil(Math.log2(groups)));
+  for (let z0 = 0; z0 < N * Ho; z0 += MAX_GROUPS) {
     gpu().run(
       {
         shader: 'maxpool2d.wgsl',
-        entryPoint,
+        entryPoint: vec4 ? `${entryPoint}Vec4` : entryPoint,
         workgroupSize: [wx, WG / wx, 1],
-        dispatch: [ceilDiv(C, wx), ceilDiv(cols, WG / wx), Math.min(MAX_GROUPS, N * rows - z0)],
+        dispatch: [ceilDiv(groups, wx), ceilDiv(Wo, WG / wx), Math.min(MAX_GROUPS, N * Ho - z0)],
         uniforms: [N, H, W, C, Ho, Wo, z0],
       },
       buffers,
@@ -35,13 +38,13 @@ export function maxPool2dForward(x: GpuTensor): { y: GpuTensor; argmax: GpuTenso
   const yShape = pooledShape(x.shape);
   const y = g.empty(yShape);
   const argmax = g.empty(yShape, 'u32');
-  runPooling('maxPool2dForward', x.shape, yShape[1], yShape[2], [x.buffer, y.buffer, argmax.buffer]);
+  runPooling('maxPool2dForward', x.shape, [x.buffer, y.buffer, argmax.buffer]);
   return { y, argmax };
 }
 
 export function maxPool2dBackward(dy: GpuTensor, argmax: GpuTensor, xShape: readonly number[]): GpuTensor {
   const g = gpu();
   const dx = g.empty(xShape);
-  runPooling('maxPool2dBackward', xShape, xShape[1], xShape[2], [dy.buffer, argmax.buffer, dx.buffer]);
+  runPooling('maxPool2dBackward', xShape, [dy.buffer, argmax.buffer, dx.buffer]);
   return dx;
 }
