@@ -217,8 +217,9 @@ fn reduceFilterPartials(@builtin(global_invocation_id) gid: vec3u, @builtin(num_
 }
 
 // dst[r, c] = src[r, c] for c < srcC, 0 beyond: pads channels to a multiple
-// of 4 (or crops them back). src rows×srcC, dst rows×dstC; one invocation per
-// dst element.
+// of 4 (or crops them back). src rows×srcC, dst rows×dstC; one invocation
+// per row, so that no invocation divides to find its row and channel
+// (lavapipe divides lane by lane: a division per element cost 2-3× the copy).
 struct Channels { rows: u32, srcC: u32, dstC: u32 }
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
@@ -226,10 +227,11 @@ struct Channels { rows: u32, srcC: u32, dstC: u32 }
 
 @compute @workgroup_size(WG_X)
 fn padChannels(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = flat(gid, groups);
-  if (i >= ch.rows * ch.dstC) { return; }
-  let c = i % ch.dstC;
-  dst[i] = select(0.0, src[(i / ch.dstC) * ch.srcC + min(c, ch.srcC - 1u)], c < ch.srcC);
+  let r = flat(gid, groups);
+  if (r >= ch.rows) { return; }
+  let kept = min(ch.srcC, ch.dstC);
+  for (var c = 0u; c < kept; c++) { dst[r * ch.dstC + c] = src[r * ch.srcC + c]; }
+  for (var c = kept; c < ch.dstC; c++) { dst[r * ch.dstC + c] = 0.0; }
 }
 
 // The GEMM's weight operand, K×K×R4×S4 with zeros beyond R×S:

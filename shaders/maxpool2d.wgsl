@@ -15,8 +15,11 @@
 //
 // A channel group is 4 channels read and written as vec4 where C % 4 == 0
 // (the model's 32, 64 and 128 channels; entry points *Vec4, C4 = C/4), one
-// channel otherwise: lavapipe loads lane by lane, so one vec4 load costs
-// about half of four scalar ones, and the vec4 kernels run 3-4× faster.
+// channel otherwise. lavapipe loads and stores lane by lane, so the cost is
+// the count of memory operations: one vec4 costs about half of four scalars,
+// and a backward invocation per window reads dy and argmax once for 4 cells.
+// At the model's batch-64 shapes this runs the forward 2-2.4× and the
+// backward 6-8× faster than one scalar invocation per output element.
 
 struct Params { N: u32, H: u32, W: u32, C: u32, Ho: u32, Wo: u32, z0: u32 }
 override WG_X: u32 = 64;

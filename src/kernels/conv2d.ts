@@ -55,7 +55,7 @@ function padChannels(t: GpuTensor, channels: number): GpuTensor {
   const rows = t.size / srcC;
   const g = gpu();
   const out = g.empty([...t.shape.slice(0, -1), channels]);
-  g.run(portable('padChannels', out.size, [rows, srcC, channels]), [t.buffer, out.buffer]);
+  g.run(portable('padChannels', rows, [rows, srcC, channels]), [t.buffer, out.buffer]);
   return out;
 }
 
