@@ -129,7 +129,7 @@ describe('Keras interoperability', () => {
 
 describe('training runs', () => {
   it('--dry-run of the paper preset prints the protocol: RMSprop, batch 64, 50 epochs, the paper split sizes', async () => {
-    const r = await handscan(['train', '--preset', 'paper', '--dry-run', '--data', data]);
+    const r = await handscan(['train', '--preset', 'paper', '--dry-run', '--data', data, '--out', join(dir, 'dry')]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/optimizer\s+rmsprop \(lr 0\.001/);
     expect(r.stdout).toMatch(/batch size\s+64/);
