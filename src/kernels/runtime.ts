@@ -359,6 +359,9 @@ export class Gpu {
   }
 }
 
+/** The machine has no usable WebGPU adapter: a setup problem, not a bug. */
+export class NoAdapterError extends Error {}
+
 /** ceil(a / b) for dispatch sizes. */
 export const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
 
@@ -388,7 +391,7 @@ export async function initGpu(): Promise<Gpu> {
     new Promise<null>((r) => setTimeout(() => r(null), 30_000).unref()),
   ]);
   if (!adapter) {
-    throw new Error('no WebGPU adapter found: run `bash scripts/setup-webgpu.sh` (installs Mesa lavapipe on Debian/Ubuntu) or install a Vulkan GPU driver');
+    throw new NoAdapterError('no WebGPU adapter found: run `bash scripts/setup-webgpu.sh` (installs Mesa lavapipe on Debian/Ubuntu) or install a Vulkan GPU driver');
   }
   const wanted: GPUFeatureName[] = ['subgroups', 'timestamp-query'];
   const requiredFeatures = wanted.filter((f) => adapter.features.has(f));

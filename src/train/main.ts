@@ -2,6 +2,7 @@
 // handscan: train, evaluate and run the SDSS-II hand-scanning CNNs on WebGPU.
 import { pathToFileURL } from 'node:url';
 import type { Command } from './command.ts';
+import { NoAdapterError } from '../kernels/runtime.ts';
 import { InputError, UsageError } from './errors.ts';
 
 /** Sub-commands load lazily, so `--help` never opens the GPU or reads data. */
@@ -53,6 +54,9 @@ export async function cli(argv: string[]): Promise<void> {
     if (e instanceof UsageError || e instanceof InputError) {
       console.error(`handscan: ${e.message}`);
       process.exitCode = e.exitCode;
+    } else if (e instanceof NoAdapterError) {
+      console.error(`handscan: ${e.message}`);
+      process.exitCode = 1;
     } else {
       console.error(e);
       process.exitCode = 1;

@@ -1,0 +1,56 @@
+// The paper's ten original classes and the two coarser label schemes derived
+// from them (REFERENCE.md, "The task").
+
+export const ORIGINAL_CLASSES = [
+  'Artefact',
+  'Dipole',
+  'Saturated star',
+  'Moving',
+  'Variable',
+  'Transient',
+  'SN Other',
+  'SN Bronze',
+  'SN Silver',
+  'SN Gold',
+] as const;
+
+export const VISUAL_CLASSES = ['Artefact', 'Dipole/Saturated', 'Real'] as const;
+
+/** Index 1 ("real") is the positive class for precision, recall and the ROC. */
+export const BINARY_CLASSES = ['not real', 'real'] as const;
+
+export type LabelScheme = 'binary' | 'visual' | 'original';
+export const LABEL_SCHEMES: readonly LabelScheme[] = ['binary', 'visual', 'original'];
+
+/** Original class index → visual class index. */
+const VISUAL_OF = [0, 1, 1, 2, 2, 2, 2, 2, 2, 2] as const;
+/** Original class index → binary class index (0 = not real, 1 = real). */
+const BINARY_OF = [0, 0, 0, 1, 1, 1, 1, 1, 1, 1] as const;
+
+export function isLabelScheme(name: string): name is LabelScheme {
+  return (LABEL_SCHEMES as readonly string[]).includes(name);
+}
+
+export function classNames(scheme: LabelScheme): readonly string[] {
+  return scheme === 'binary' ? BINARY_CLASSES : scheme === 'visual' ? VISUAL_CLASSES : ORIGINAL_CLASSES;
+}
+
+/** Maps one original class (0-9) to its label in `scheme`. */
+export function labelOf(originalClass: number, scheme: LabelScheme): number {
+  return scheme === 'binary' ? BINARY_OF[originalClass] : scheme === 'visual' ? VISUAL_OF[originalClass] : originalClass;
+}
+
+/**
+ * Finds the class a cutout folder's name stands for: one of the ten original
+ * names, or `real` / `not-real`, ignoring case, spaces, '-' and '_'
+ * ("sn_gold", "SN-Gold" and "SN Gold" are one class; "artifact" is accepted too).
+ */
+export function parseClassFolder(name: string): { scheme: 'original' | 'binary'; label: number } | undefined {
+  const key = name.toLowerCase().replace(/[\s_-]+/g, '');
+  const original = ORIGINAL_CLASSES.findIndex((c) => c.toLowerCase().replace(/\s+/g, '') === key);
+  if (original >= 0) return { scheme: 'original', label: original };
+  if (key === 'artifact') return { scheme: 'original', label: 0 };
+  if (key === 'notreal') return { scheme: 'binary', label: 0 };
+  if (key === 'real') return { scheme: 'binary', label: 1 };
+  return undefined;
+}
