@@ -32,7 +32,7 @@ options:
                             [the built-in simulated survey, generated and cached on first use]
   --labels binary|visual|original   real/bogus (paper), 3 visual or 10 original classes [binary]
   --preset paper|quick      paper: the notebook's optimizer, batch size and epochs (50 initial,
-                            200 tuned), for a GPU; quick: the same with 4 epochs of 3,072 samples,
+                            200 tuned), for a GPU; quick: the same with 6 epochs of 3,072 samples,
                             minutes on a CPU [quick on a software adapter, paper on a GPU]
   --epochs N                override the preset's epochs
   --batch-size N            override the preset's batch size (64 initial, 128 tuned)
