@@ -156,10 +156,14 @@ const fallback = (f: InferFigures | Failed) => (!isFailed(f) && f.failed_batch ?
 /** "; predictAll ran 220 images at a time" where the adapter's binding limit capped the batch. */
 const capped = (f: InferFigures | Failed) => (!isFailed(f) && f.effective_batch < f.batch ? `; predictAll ran ${f.effective_batch} images at a time (every activation must fit one storage binding)` : '');
 
-/** A warning line when the machine was busy during a run (load above half its CPUs). */
+/**
+ * A warning line when other work shared the machine: the bench alone keeps
+ * every CPU busy (lavapipe runs a thread per core), so only a load above the
+ * CPU count plus one says something else was running.
+ */
 function loadNote(run: RunInfo): string[] {
   const { start, end, cpus } = run.load_average;
-  if (Math.max(start, end) <= cpus / 2) return [];
+  if (Math.max(start, end) <= cpus + 1) return [];
   return [`> **Noisy:** this section was measured on a busy machine (1-minute load average ${start.toFixed(1)} at the start, ${end.toFixed(1)} at the end, on ${cpus} CPUs): other work shared the CPU, so these figures are low and widely spread. Rerun on a quiet machine.`, ''];
 }
 

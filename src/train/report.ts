@@ -36,6 +36,17 @@ function thin(curve: RocPoint[], max = 500): RocPoint[] {
   return curve.filter((_, i) => i % every === 0 || i === curve.length - 1);
 }
 
+/** Real-or-bogus figures from scores (probability of real) and 0/1 labels. */
+export function binaryEvaluation(scores: ArrayLike<number>, truth: ArrayLike<number>, recallTarget: number): BinaryEvaluation {
+  const curve = rocCurve(scores, truth);
+  return {
+    ...binaryMetrics(scores, truth),
+    auc: rocAuc(curve),
+    atRecallTarget: { ...thresholdForRecall(scores, truth, recallTarget), recallTarget },
+    roc: thin(curve),
+  };
+}
+
 /** All figures for predictions `probs` (N×classes) of samples with class indices `labels`. */
 export function evaluate(probs: Float32Array, labels: Int32Array, scheme: LabelScheme, recallTarget: number, loss: number): Evaluation {
   const names = classNames(scheme);
@@ -43,14 +54,7 @@ export function evaluate(probs: Float32Array, labels: Int32Array, scheme: LabelS
   const real = realClasses(scheme);
   const scores = Float64Array.from(labels, (_, i) => real.reduce((s, c) => s + probs[i * k + c], 0));
   const truth = Int32Array.from(labels, (y) => Number(real.includes(y)));
-  const curve = rocCurve(scores, truth);
-  const binary: BinaryEvaluation = {
-    ...binaryMetrics(scores, truth),
-    auc: rocAuc(curve),
-    atRecallTarget: { ...thresholdForRecall(scores, truth, recallTarget), recallTarget },
-    roc: thin(curve),
-  };
-  const out: Evaluation = { samples: labels.length, loss, binary };
+  const out: Evaluation = { samples: labels.length, loss, binary: binaryEvaluation(scores, truth, recallTarget) };
   if (scheme !== 'binary') out.multiclass = { ...multiclassMetrics(labels, argmaxRows(probs, k), k), classes: names };
   return out;
 }
@@ -69,6 +73,8 @@ export interface ReportInput {
   simulated: boolean;
   history: EpochHistory[];
   test: Evaluation;
+  /** The pixel baseline (logistic regression on the central 9×9×3 pixels) on the same test set. */
+  baseline?: BinaryEvaluation;
   /** Everything else that goes into report.json as is (options, adapter, timings, split sizes...). */
   details: Record<string, unknown>;
 }
@@ -100,6 +106,12 @@ function markdown(r: ReportInput): string {
     `| fall-out (FPR) | ${pct(b.fpr)} | ${pct(t.fpr)} | ${pct(paper.fpr)} |`,
     `| ROC AUC | ${b.auc.toFixed(4)} (from scores) | | ${paper.auc} (from hard 0/1 predictions) |`,
     '',
+    ...(r.baseline
+      ? [
+          `Pixel baseline on the same test set (logistic regression on the central 9×9×3 pixels, fitted on the training split): accuracy ${pct(r.baseline.accuracy)}, AUC ${r.baseline.auc.toFixed(4)}, fall-out ${pct(r.baseline.atRecallTarget.fpr)} at recall ≥ ${r.baseline.atRecallTarget.recallTarget}. Always answering "real" would score ${pct((b.tp + b.fn) / r.test.samples)}.`,
+          '',
+        ]
+      : []),
     `Threshold for recall ≥ ${t.recallTarget}: ${t.threshold.toFixed(4)}. Test loss ${r.test.loss.toFixed(4)}.`,
     '',
     'Confusion matrix at 0.5 (rows true, columns predicted):',
@@ -148,6 +160,7 @@ export async function writeReport(dir: string, r: ReportInput): Promise<void> {
       binary: b,
       ...(m ? { multiclass: m } : {}),
     },
+    ...(r.baseline ? { baseline: { accuracy: r.baseline.accuracy, auc: r.baseline.auc, atRecallTarget: r.baseline.atRecallTarget } } : {}),
     paper: PAPER[r.model],
   };
   await writeFileAtomic(join(dir, 'report.json'), `${JSON.stringify(json, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);

@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeCounts, labelsFor, sampleCount, type Dataset } from '../../data/dataset.ts';
+import { fitPixelBaseline, scorePixelBaseline } from '../../data/baseline.ts';
 import { classNames } from '../../data/labels.ts';
 import { loadSplit, saveSplit, stratifiedSplit, type Split } from '../../data/split.ts';
 import { gpuBackend } from '../../kernels/gpu-backend.ts';
@@ -19,7 +20,7 @@ import { InputError, UsageError } from '../errors.ts';
 import { epochOrder, predictAll, tally, trainEpoch, type Tally } from '../fit.ts';
 import type { EpochHistory } from '../plots.ts';
 import { progress } from '../progress.ts';
-import { evaluate, writeReport } from '../report.ts';
+import { binaryEvaluation, evaluate, writeReport } from '../report.ts';
 import { batchSource } from '../source.ts';
 
 const help = `handscan train: train one of the paper's networks and report on its test set
@@ -167,6 +168,13 @@ async function trainRun(dir: string, config: RunConfig, resumed: TrainingState |
   const tt: Tally = { loss: 0, correct: 0, count: 0 };
   tally(tt, probs, test.labels, model.classes);
   const evaluation = evaluate(probs, test.labels, config.labels, config.recallTarget, tt.loss / tt.count);
+  // The yardstick a CNN must clearly beat, on the same split.
+  const real = labelsFor(dataset, 'binary');
+  const baseline = binaryEvaluation(
+    scorePixelBaseline(fitPixelBaseline(dataset, split.train, real), dataset, split.test),
+    Int32Array.from(split.test, (i) => real[i]),
+    config.recallTarget,
+  );
   const name = dir.split('/').filter(Boolean).pop()!;
   await writeReport(dir, {
     name,
@@ -175,6 +183,7 @@ async function trainRun(dir: string, config: RunConfig, resumed: TrainingState |
     simulated,
     history,
     test: evaluation,
+    baseline,
     details: {
       config,
       seed: config.seed,
@@ -196,6 +205,7 @@ async function trainRun(dir: string, config: RunConfig, resumed: TrainingState |
     `test: accuracy ${(100 * b.accuracy).toFixed(2)}% precision ${(100 * b.precision).toFixed(2)}% recall ${(100 * b.recall).toFixed(2)}% F1 ${(100 * b.f1).toFixed(2)}% fall-out ${(100 * b.fpr).toFixed(2)}% AUC ${b.auc.toFixed(4)}`,
   );
   console.log(`at recall ≥ ${config.recallTarget}: threshold ${b.atRecallTarget.threshold.toFixed(4)}, precision ${(100 * b.atRecallTarget.precision).toFixed(2)}%, fall-out ${(100 * b.atRecallTarget.fpr).toFixed(2)}%`);
+  console.log(`pixel baseline (central 9×9×3, logistic regression): AUC ${baseline.auc.toFixed(4)}, fall-out ${(100 * baseline.atRecallTarget.fpr).toFixed(2)}% at recall ≥ ${config.recallTarget}`);
   console.log(`report: ${join(dir, 'report.md')}`);
 }
 
