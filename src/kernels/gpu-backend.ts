@@ -14,7 +14,7 @@ export const gpuBackend: Backend<GpuTensor> = {
   name: 'gpu',
   fromArray: (data, shape) => gpu().upload(data, shape),
   write: (t, data) => gpu().write(t, data),
-  toArray: async (t) => Float64Array.from(await gpu().read(t)),
+  toArray: async (t) => Float64Array.from(t.dtype === 'u32' ? await gpu().readU32(t) : await gpu().read(t)),
   reshape: (t, shape) => t.reshape(shape),
   dispose: (t) => t.dispose(),
   flush: () => gpu().submit(),
