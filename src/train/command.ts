@@ -4,8 +4,6 @@ import { UsageError } from './errors.ts';
 
 export interface Command {
   name: string;
-  /** One line for the command list. */
-  summary: string;
   /** Full help text (usage, options with defaults, examples). */
   help: string;
   run(argv: string[]): Promise<void>;

@@ -5,7 +5,7 @@ import type { Command } from './command.ts';
 import { NoAdapterError } from '../kernels/runtime.ts';
 import { InputError, UsageError } from './errors.ts';
 
-/** Sub-commands load lazily, so `--help` never opens the GPU or reads data. */
+/** Sub-commands load lazily, so `--help` never opens the GPU or reads data; their one-line summaries live here. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   train: { summary: "train a network with the paper's protocol, validate each epoch, report on the test set", load: async () => (await import('./commands/train.ts')).default },
   evaluate: { summary: 'evaluate a checkpoint on a run\'s test split or on any labelled data', load: async () => (await import('./commands/evaluate.ts')).default },

@@ -94,5 +94,5 @@ async function run(argv: string[]): Promise<void> {
   }
 }
 
-const command: Command = { name: 'evaluate', summary: "evaluate a checkpoint on a run's test split or on any labelled data", help, run };
+const command: Command = { name: 'evaluate', help, run };
 export default command;

@@ -89,5 +89,5 @@ async function run(argv: string[]): Promise<void> {
   }
 }
 
-const command: Command = { name: 'predict', summary: 'score cutouts with a checkpoint and write a CSV', help, run };
+const command: Command = { name: 'predict', help, run };
 export default command;

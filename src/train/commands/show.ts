@@ -45,5 +45,5 @@ async function run(argv: string[]): Promise<void> {
   console.log(`contact sheet: ${values.out}`);
 }
 
-const command: Command = { name: 'show', summary: 'write a contact sheet (PNG) of random cutouts per class of a dataset', help, run };
+const command: Command = { name: 'show', help, run };
 export default command;

@@ -90,5 +90,5 @@ async function run(argv: string[]): Promise<void> {
   }
 }
 
-const command: Command = { name: 'simulate', summary: 'make a simulated SDSS-II survey in the sdss.hdf5 layout (the built-in default data)', help, run };
+const command: Command = { name: 'simulate', help, run };
 export default command;

@@ -209,5 +209,5 @@ async function trainRun(dir: string, config: RunConfig, resumed: TrainingState |
   console.log(`report: ${join(dir, 'report.md')}`);
 }
 
-const command: Command = { name: 'train', summary: 'train a network (the paper\'s protocol), validate each epoch, report on the test set', help, run };
+const command: Command = { name: 'train', help, run };
 export default command;
