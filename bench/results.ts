@@ -7,7 +7,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AdapterDescription } from '../src/kernels/runtime.ts';
-import { writeFileAtomic } from '../src/train/atomic-file.ts';
+import { writeFileAtomic } from '../src/io/atomic-file.ts';
 import type { KernelResults } from './kernels.ts';
 import type { InferFigures, TrainFigures } from './whole-step.ts';
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labelsFor, VALUES_PER_IMAGE } from '../src/data/dataset.ts';
 import { readCutoutFolder } from '../src/data/folders.ts';
 import { loadDataset } from '../src/data/load.ts';
-import { InputError } from '../src/train/errors.ts';
+import { InputError } from '../src/errors.ts';
 import { rng, TEST_SEED } from './support/random.ts';
 
 let root: string;

@@ -10,7 +10,7 @@ import { VALUES_PER_IMAGE } from '../src/data/dataset.ts';
 import { readSdssHdf5, writeSdssHdf5 } from '../src/data/hdf5.ts';
 import { loadDataset } from '../src/data/load.ts';
 import { simulateSurvey } from '../src/data/simulator/survey.ts';
-import { InputError } from '../src/train/errors.ts';
+import { InputError } from '../src/errors.ts';
 import { rng, TEST_SEED } from './support/random.ts';
 
 let folder: string;

@@ -4,7 +4,7 @@
 // and rasterised by resvg.
 import { Resvg } from '@resvg/resvg-js';
 import { PNG } from 'pngjs';
-import { writeFileAtomic } from '../train/atomic-file.ts';
+import { writeFileAtomic } from '../io/atomic-file.ts';
 import { CHANNELS, CUTOUT_SIZE, VALUES_PER_IMAGE, type Dataset } from './dataset.ts';
 import { classNames } from './labels.ts';
 import { Random } from './random.ts';

@@ -2,7 +2,7 @@
 // stay uint8 (a full survey is 311 MB as uint8, 1.2 GB as float32); batches
 // are converted to float32 as they are needed, into buffers the caller reuses.
 import { createHash } from 'node:crypto';
-import { InputError } from '../train/errors.ts';
+import { InputError } from '../errors.ts';
 import { sourcePixels, TRANSFORM_COUNT } from './augment.ts';
 import { classNames, labelOf, type LabelScheme } from './labels.ts';
 

@@ -10,7 +10,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { InputError } from '../train/errors.ts';
+import { InputError } from '../errors.ts';
 import { CHANNELS, CUTOUT_SIZE, VALUES_PER_IMAGE, type Dataset } from './dataset.ts';
 import { BINARY_CLASSES, ORIGINAL_CLASSES, parseClassFolder } from './labels.ts';
 

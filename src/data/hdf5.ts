@@ -4,8 +4,8 @@
 // the classes as int64 by default; any integer type is accepted here.
 import fs, { closeSync, openSync, readSync, statSync } from 'node:fs';
 import h5wasm, { type Dataset as H5Dataset, type File as H5File } from 'h5wasm/node';
-import { InputError } from '../train/errors.ts';
-import { replaceFile } from '../train/atomic-file.ts';
+import { InputError } from '../errors.ts';
+import { replaceFile } from '../io/atomic-file.ts';
 import { CHANNELS, CUTOUT_SIZE, VALUES_PER_IMAGE, type Dataset } from './dataset.ts';
 import { ORIGINAL_CLASSES } from './labels.ts';
 

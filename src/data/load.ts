@@ -1,6 +1,6 @@
 // One entry point for every kind of data a user can point --data at.
 import { statSync } from 'node:fs';
-import { InputError } from '../train/errors.ts';
+import { InputError } from '../errors.ts';
 import type { Dataset } from './dataset.ts';
 import { readCutoutFolder, type FolderOptions } from './folders.ts';
 import { readSdssHdf5 } from './hdf5.ts';

@@ -2,8 +2,8 @@
 // then 30% of the rest for validation), seeded and stratified by class, and
 // saved with a run so that a test set is never trained on.
 import { readFileSync } from 'node:fs';
-import { InputError } from '../train/errors.ts';
-import { writeFileAtomic } from '../train/atomic-file.ts';
+import { InputError } from '../errors.ts';
+import { writeFileAtomic } from '../io/atomic-file.ts';
 import { datasetFingerprint, sampleCount, type Dataset } from './dataset.ts';
 import { Random } from './random.ts';
 

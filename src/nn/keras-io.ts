@@ -23,7 +23,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Dataset, Group } from 'h5wasm/node';
-import { replaceFile } from '../train/atomic-file.ts';
+import { replaceFile } from '../io/atomic-file.ts';
 import { modelSpec, type ModelName } from './models.ts';
 import type { LayerWeights } from './sequential.ts';
 import type { Activation, LayerSpec, ModelSpec } from './spec.ts';

@@ -9,7 +9,7 @@ import { modelSpec, type ModelName } from '../nn/models.ts';
 import { Sequential, type LayerWeights } from '../nn/sequential.ts';
 import type { ModelSpec } from '../nn/spec.ts';
 import type { RunConfig } from './config.ts';
-import { InputError } from './errors.ts';
+import { InputError } from '../errors.ts';
 import type { EpochHistory } from './plots.ts';
 
 /** Where a run stands after an epoch: what `--resume` needs to continue it exactly. */

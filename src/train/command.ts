@@ -1,6 +1,6 @@
 // A sub-command of `handscan` (src/train/main.ts): one file each in commands/.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from './errors.ts';
+import { UsageError } from '../errors.ts';
 
 export interface Command {
   name: string;

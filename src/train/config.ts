@@ -4,7 +4,7 @@ import { isLabelScheme, LABEL_SCHEMES, type LabelScheme } from '../data/labels.t
 import { MODEL_NAMES, type ModelName } from '../nn/models.ts';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../nn/optimizers.ts';
 import { numberOption } from './command.ts';
-import { UsageError } from './errors.ts';
+import { UsageError } from '../errors.ts';
 import { DEFAULT_RECALL_TARGET } from './metrics.ts';
 
 export type PresetName = 'paper' | 'quick';

@@ -3,7 +3,7 @@
 import { pathToFileURL } from 'node:url';
 import type { Command } from './command.ts';
 import { NoAdapterError } from '../kernels/runtime.ts';
-import { InputError, UsageError } from './errors.ts';
+import { InputError, UsageError } from '../errors.ts';
 
 /** Sub-commands load lazily, so `--help` never opens the GPU or reads data; their one-line summaries live here. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {

@@ -5,7 +5,7 @@
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { writeFileAtomic } from './atomic-file.ts';
+import { writeFileAtomic } from '../io/atomic-file.ts';
 import type { BinaryMetrics, ConfusionMatrix, RocPoint } from './metrics.ts';
 
 export interface PlotFiles {

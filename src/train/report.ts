@@ -2,7 +2,7 @@
 // in report.md, and plots (training curves, ROC, confusion matrix).
 import { join } from 'node:path';
 import { classNames, labelOf, type LabelScheme } from '../data/labels.ts';
-import { writeFileAtomic } from './atomic-file.ts';
+import { writeFileAtomic } from '../io/atomic-file.ts';
 import { argmaxRows, binaryMetrics, multiclassMetrics, rocAuc, rocCurve, thresholdForRecall, type BinaryMetrics, type MulticlassMetrics, type RocPoint } from './metrics.ts';
 import { plotConfusionMatrix, plotRoc, plotTrainingCurves, type EpochHistory } from './plots.ts';
 

@@ -10,7 +10,7 @@ import { MODEL_NAMES, type ModelName } from '../../nn/models.ts';
 import { loadCheckpoint, modelFromCheckpoint } from '../checkpoint.ts';
 import { numberOption, parseOptions, type Command } from '../command.ts';
 import { loadRunData } from '../data.ts';
-import { InputError, UsageError } from '../errors.ts';
+import { InputError, UsageError } from '../../errors.ts';
 import { predictAll, tally, type Tally } from '../fit.ts';
 import { DEFAULT_RECALL_TARGET } from '../metrics.ts';
 import { progress } from '../progress.ts';

@@ -6,10 +6,10 @@ import { loadDataset } from '../../data/load.ts';
 import { gpuBackend } from '../../kernels/gpu-backend.ts';
 import { destroyGpu, initGpu } from '../../kernels/runtime.ts';
 import { MODEL_NAMES, type ModelName } from '../../nn/models.ts';
-import { writeFileAtomic } from '../atomic-file.ts';
+import { writeFileAtomic } from '../../io/atomic-file.ts';
 import { loadCheckpoint, modelFromCheckpoint } from '../checkpoint.ts';
 import { numberOption, parseOptions, type Command } from '../command.ts';
-import { InputError, UsageError } from '../errors.ts';
+import { InputError, UsageError } from '../../errors.ts';
 import { predictAll, type BatchSource } from '../fit.ts';
 import { progress } from '../progress.ts';
 

@@ -6,7 +6,7 @@ import { describeCounts } from '../../data/dataset.ts';
 import { defaultSurvey } from '../../data/default-survey.ts';
 import { loadDataset } from '../../data/load.ts';
 import { numberOption, parseOptions, type Command } from '../command.ts';
-import { InputError, UsageError } from '../errors.ts';
+import { InputError, UsageError } from '../../errors.ts';
 
 const help = `handscan show: a contact sheet of a dataset, random cutouts of each class in a labelled grid
 

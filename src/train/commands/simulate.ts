@@ -8,7 +8,7 @@ import { writeSdssHdf5 } from '../../data/hdf5.ts';
 import { ORIGINAL_CLASSES } from '../../data/labels.ts';
 import { DEFAULT_DIFFICULTY, PAPER_COUNTS, PAPER_SAMPLES, scaleCounts, SIMULATOR_VERSION, simulateSurvey } from '../../data/simulator/survey.ts';
 import { numberOption, parseOptions, type Command } from '../command.ts';
-import { InputError, UsageError } from '../errors.ts';
+import { InputError, UsageError } from '../../errors.ts';
 
 /** h5wasm holds the whole images dataset in its 2 GiB WebAssembly heap while writing. */
 const MOST_SAMPLES = 100_000;

@@ -16,7 +16,7 @@ import { applyWeights, loadCheckpoint, saveCheckpoint, type TrainingState } from
 import { parseOptions, type Command } from '../command.ts';
 import { describeConfig, resolveConfig, TRAIN_OPTIONS, type RunConfig } from '../config.ts';
 import { loadRunData } from '../data.ts';
-import { InputError, UsageError } from '../errors.ts';
+import { InputError, UsageError } from '../../errors.ts';
 import { epochOrder, predictAll, tally, trainEpoch, type Tally } from '../fit.ts';
 import type { EpochHistory } from '../plots.ts';
 import { progress } from '../progress.ts';
