@@ -4,13 +4,10 @@
 // report GFLOP/s against the best GEMM figure of the same run; memory-bound
 // ones report GB/s against a buffer copy's bandwidth, measured the same way.
 import type { Backend } from '../src/kernels/backend.ts';
-import { gpuBackend } from '../src/kernels/gpu-backend.ts';
-import { gpu, type GpuTensor } from '../src/kernels/runtime.ts';
+import type { Engine, GpuTensor } from '../src/kernels/engine.ts';
 import { mulberry32 } from '../src/nn/init.ts';
-import { ADAM_DEFAULTS, RMSPROP_DEFAULTS } from '../src/kernels/optimizers.ts';
+import { ADAM_DEFAULTS, RMSPROP_DEFAULTS } from '../src/nn/optimizers.ts';
 import { checked, GpuError, spread, type GpuTimer, type Spread } from './timing.ts';
-
-const B: Backend<GpuTensor> = gpuBackend;
 
 /** What one kernel case does: inputs made once, `run` recorded once per repetition. */
 interface KernelCase {
@@ -62,13 +59,13 @@ export interface KernelResults {
 const fmt = (s: readonly number[]) => `[${s.join(',')}]`;
 
 /** A tensor of `shape` with uniform values in [low, 1). */
-function randomTensor(shape: number[], random: () => number, low = -1): GpuTensor {
+function randomTensor(B: Backend<GpuTensor>, shape: number[], random: () => number, low = -1): GpuTensor {
   const n = shape.reduce((a, b) => a * b, 1);
   return B.fromArray(Float32Array.from({ length: n }, () => low + random() * (1 - low)), shape);
 }
 
 /** Conv forward, input gradient (conv2 and conv3 only: the step never needs the image's) and filter gradient. */
-function convCases(layer: string, N: number, H: number, C: number, F: number, inputGradient: boolean, random: () => number): KernelCase[] {
+function convCases(B: Backend<GpuTensor>, layer: string, N: number, H: number, C: number, F: number, inputGradient: boolean, random: () => number): KernelCase[] {
   const K = 3;
   const x = [N, H, H, C];
   const w = [K, K, C, F];
@@ -77,47 +74,47 @@ function convCases(layer: string, N: number, H: number, C: number, F: number, in
   const cases: KernelCase[] = [
     {
       op: 'conv2dForward', layer, batch: N, shapes: `x=${fmt(x)} w=${fmt(w)}`, gemm: { M, N: F, K: K * K * C },
-      inputs: () => [randomTensor(x, random), randomTensor(w, random), randomTensor([F], random)],
+      inputs: () => [randomTensor(B, x, random), randomTensor(B, w, random), randomTensor(B, [F], random)],
       run: ([xt, wt, bt]) => [B.conv2dForward(xt, wt, bt)],
     },
     {
       op: 'conv2dBackwardFilter', layer, batch: N, shapes: `x=${fmt(x)} dy=${fmt(y)}`, gemm: { M: K * K * C, N: F, K: M },
-      inputs: () => [randomTensor(x, random), randomTensor(y, random)],
+      inputs: () => [randomTensor(B, x, random), randomTensor(B, y, random)],
       run: ([xt, dyt]) => Object.values(B.conv2dBackwardFilter(xt, dyt, K)),
     },
   ];
   if (inputGradient) {
     cases.splice(1, 0, {
       op: 'conv2dBackwardInput', layer, batch: N, shapes: `dy=${fmt(y)} w=${fmt(w)}`, gemm: { M, N: C, K: K * K * F },
-      inputs: () => [randomTensor(y, random), randomTensor(w, random)],
+      inputs: () => [randomTensor(B, y, random), randomTensor(B, w, random)],
       run: ([dyt, wt]) => [B.conv2dBackwardInput(dyt, wt)],
     });
   }
   return cases;
 }
 
-function denseCases(layer: string, N: number, K: number, M: number, random: () => number): KernelCase[] {
+function denseCases(B: Backend<GpuTensor>, layer: string, N: number, K: number, M: number, random: () => number): KernelCase[] {
   return [
     {
       op: 'denseForward', layer, batch: N, shapes: `x=${fmt([N, K])} w=${fmt([K, M])}`, gemm: { M: N, N: M, K },
-      inputs: () => [randomTensor([N, K], random), randomTensor([K, M], random), randomTensor([M], random)],
+      inputs: () => [randomTensor(B, [N, K], random), randomTensor(B, [K, M], random), randomTensor(B, [M], random)],
       run: ([x, w, b]) => [B.denseForward(x, w, b)],
     },
     {
       op: 'denseBackwardInput', layer, batch: N, shapes: `dy=${fmt([N, M])} w=${fmt([K, M])}`, gemm: { M: N, N: K, K: M },
-      inputs: () => [randomTensor([N, M], random), randomTensor([K, M], random)],
+      inputs: () => [randomTensor(B, [N, M], random), randomTensor(B, [K, M], random)],
       run: ([dy, w]) => [B.denseBackwardInput(dy, w)],
     },
     {
       op: 'denseBackwardWeights', layer, batch: N, shapes: `x=${fmt([N, K])} dy=${fmt([N, M])}`, gemm: { M: K, N: M, K: N },
-      inputs: () => [randomTensor([N, K], random), randomTensor([N, M], random)],
+      inputs: () => [randomTensor(B, [N, K], random), randomTensor(B, [N, M], random)],
       run: ([x, dy]) => Object.values(B.denseBackwardWeights(x, dy)),
     },
   ];
 }
 
 /** The memory-bound kernels, at the largest tensor each meets in the networks. */
-function memoryCases(N: number, random: () => number): KernelCase[] {
+function memoryCases(B: Backend<GpuTensor>, N: number, random: () => number): KernelCase[] {
   const conv1 = [N, 69, 69, 32];
   const pool1 = [N, 35, 35, 32];
   const S = conv1.reduce((a, b) => a * b, 1) * 4;
@@ -125,37 +122,37 @@ function memoryCases(N: number, random: () => number): KernelCase[] {
   const logits = [N, 2];
   const L = N * 2 * 4;
   return [
-    { op: 'leakyReluForward', layer: 'conv1 relu', batch: N, shapes: `x=${fmt(conv1)}`, bytes: 2 * S, inputs: () => [randomTensor(conv1, random)], run: ([x]) => [B.leakyReluForward(x, 0)] },
-    { op: 'leakyReluBackward', layer: 'conv1 relu', batch: N, shapes: `x=${fmt(conv1)}`, bytes: 3 * S, inputs: () => [randomTensor(conv1, random), randomTensor(conv1, random)], run: ([x, dy]) => [B.leakyReluBackward(x, dy, 0)] },
+    { op: 'leakyReluForward', layer: 'conv1 relu', batch: N, shapes: `x=${fmt(conv1)}`, bytes: 2 * S, inputs: () => [randomTensor(B, conv1, random)], run: ([x]) => [B.leakyReluForward(x, 0)] },
+    { op: 'leakyReluBackward', layer: 'conv1 relu', batch: N, shapes: `x=${fmt(conv1)}`, bytes: 3 * S, inputs: () => [randomTensor(B, conv1, random), randomTensor(B, conv1, random)], run: ([x, dy]) => [B.leakyReluBackward(x, dy, 0)] },
     {
       op: 'maxPool2dForward', layer: 'pool1', batch: N, shapes: `x=${fmt(conv1)}`, bytes: S + 2 * P,
-      inputs: () => [randomTensor(conv1, random)], run: ([x]) => Object.values(B.maxPool2dForward(x)),
+      inputs: () => [randomTensor(B, conv1, random)], run: ([x]) => Object.values(B.maxPool2dForward(x)),
     },
     {
       op: 'maxPool2dBackward', layer: 'pool1', batch: N, shapes: `dy=${fmt(pool1)}`, bytes: 2 * P + S,
       inputs: () => {
-        const x = randomTensor(conv1, random);
+        const x = randomTensor(B, conv1, random);
         const { y, argmax } = B.maxPool2dForward(x);
         x.dispose();
         y.dispose();
-        return [randomTensor(pool1, random), argmax];
+        return [randomTensor(B, pool1, random), argmax];
       },
       run: ([dy, argmax]) => [B.maxPool2dBackward(dy, argmax, conv1)],
     },
-    { op: 'dropoutForward', layer: 'dropout1 (tuned)', batch: N, shapes: `x=${fmt(pool1)} rate=0.25`, bytes: 2 * P, inputs: () => [randomTensor(pool1, random)], run: ([x]) => [B.dropoutForward(x, 0.25, 7, 1)] },
-    { op: 'dropoutBackward', layer: 'dropout1 (tuned)', batch: N, shapes: `dy=${fmt(pool1)} rate=0.25`, bytes: 2 * P, inputs: () => [randomTensor(pool1, random)], run: ([dy]) => [B.dropoutBackward(dy, 0.25, 7, 1)] },
-    { op: 'add', layer: 'conv1 size', batch: N, shapes: `a=${fmt(conv1)}`, bytes: 3 * S, inputs: () => [randomTensor(conv1, random), randomTensor(conv1, random)], run: ([a, b]) => [B.add(a, b)] },
-    { op: 'softmaxCrossEntropy', layer: 'output', batch: N, shapes: `logits=${fmt(logits)}`, bytes: 4 * L, inputs: () => [randomTensor(logits, random), B.fromArray(Float32Array.from({ length: N * 2 }, (_, i) => +(i % 2 === 0)), logits)], run: ([z, t]) => Object.values(B.softmaxCrossEntropy(z, t)) },
-    { op: 'softmax', layer: 'output', batch: N, shapes: `logits=${fmt(logits)}`, bytes: 2 * L, inputs: () => [randomTensor(logits, random)], run: ([z]) => [B.softmax(z)] },
+    { op: 'dropoutForward', layer: 'dropout1 (tuned)', batch: N, shapes: `x=${fmt(pool1)} rate=0.25`, bytes: 2 * P, inputs: () => [randomTensor(B, pool1, random)], run: ([x]) => [B.dropoutForward(x, 0.25, 7, 1)] },
+    { op: 'dropoutBackward', layer: 'dropout1 (tuned)', batch: N, shapes: `dy=${fmt(pool1)} rate=0.25`, bytes: 2 * P, inputs: () => [randomTensor(B, pool1, random)], run: ([dy]) => [B.dropoutBackward(dy, 0.25, 7, 1)] },
+    { op: 'add', layer: 'conv1 size', batch: N, shapes: `a=${fmt(conv1)}`, bytes: 3 * S, inputs: () => [randomTensor(B, conv1, random), randomTensor(B, conv1, random)], run: ([a, b]) => [B.add(a, b)] },
+    { op: 'softmaxCrossEntropy', layer: 'output', batch: N, shapes: `logits=${fmt(logits)}`, bytes: 4 * L, inputs: () => [randomTensor(B, logits, random), B.fromArray(Float32Array.from({ length: N * 2 }, (_, i) => +(i % 2 === 0)), logits)], run: ([z, t]) => Object.values(B.softmaxCrossEntropy(z, t)) },
+    { op: 'softmax', layer: 'output', batch: N, shapes: `logits=${fmt(logits)}`, bytes: 2 * L, inputs: () => [randomTensor(B, logits, random)], run: ([z]) => [B.softmax(z)] },
   ];
 }
 
 /** The optimizers' in-place updates over the largest parameter (dense1's kernel, 94% of the weights). */
-function optimizerCases(random: () => number): KernelCase[] {
+function optimizerCases(B: Backend<GpuTensor>, random: () => number): KernelCase[] {
   const shape = [10_368, 128];
   const P = shape[0] * shape[1] * 4;
   // Parameter and gradient signed; the squared-gradient averages (the last slot) non-negative.
-  const slots = (k: number) => () => [randomTensor(shape, random), randomTensor(shape, random), ...Array.from({ length: k }, (_, i) => randomTensor(shape, random, i === k - 1 ? 0 : -1))];
+  const slots = (k: number) => () => [randomTensor(B, shape, random), randomTensor(B, shape, random), ...Array.from({ length: k }, (_, i) => randomTensor(B, shape, random, i === k - 1 ? 0 : -1))];
   const rmsprop = ([p, g, acc]: GpuTensor[]) => {
     B.rmspropUpdate(p, g, acc, RMSPROP_DEFAULTS);
     return [];
@@ -171,14 +168,14 @@ function optimizerCases(random: () => number): KernelCase[] {
 }
 
 /** All cases for one batch size: the initial network's layers (the tuned one has the same GEMMs). */
-function batchCases(N: number, random: () => number): KernelCase[] {
+function batchCases(B: Backend<GpuTensor>, N: number, random: () => number): KernelCase[] {
   return [
-    ...convCases('conv1', N, 69, 3, 32, false, random),
-    ...convCases('conv2', N, 35, 32, 64, true, random),
-    ...convCases('conv3', N, 18, 64, 128, true, random),
-    ...denseCases('dense1', N, 10_368, 128, random),
-    ...denseCases('dense2', N, 128, 2, random),
-    ...memoryCases(N, random),
+    ...convCases(B, 'conv1', N, 69, 3, 32, false, random),
+    ...convCases(B, 'conv2', N, 35, 32, 64, true, random),
+    ...convCases(B, 'conv3', N, 18, 64, 128, true, random),
+    ...denseCases(B, 'dense1', N, 10_368, 128, random),
+    ...denseCases(B, 'dense2', N, 128, 2, random),
+    ...memoryCases(B, N, random),
   ];
 }
 
@@ -186,8 +183,8 @@ function batchCases(N: number, random: () => number): KernelCase[] {
 const MIN_REPS = 3;
 const MAX_REPS = 10;
 
-async function timeCase(c: KernelCase, timer: GpuTimer, budgetMs: number): Promise<Spread> {
-  return checked(gpu(), `${c.op} ${c.shapes}`, async () => {
+async function timeCase(g: Engine, c: KernelCase, timer: GpuTimer, budgetMs: number): Promise<Spread> {
+  return checked(g, `${c.op} ${c.shapes}`, async () => {
     const inputs = c.inputs();
     const once = () => timer.time(() => c.run(inputs).forEach((t) => t.dispose()));
     await once(); // compiles the pipelines (up to 0.7 s on lavapipe)
@@ -199,38 +196,37 @@ async function timeCase(c: KernelCase, timer: GpuTimer, budgetMs: number): Promi
 }
 
 /** GB/s of a 64 MiB buffer-to-buffer copy (bytes read plus bytes written). */
-async function copyBandwidth(timer: GpuTimer, budgetMs: number): Promise<number> {
-  const g = gpu();
+async function copyBandwidth(g: Engine, timer: GpuTimer, budgetMs: number): Promise<number> {
   const bytes = 64 * 2 ** 20;
   const a = g.empty([bytes / 4]);
   const b = g.empty([bytes / 4]);
   const run = () => {
-    g.copy(a.buffer, 0, b.buffer, 0, bytes);
+    g.copy(a, 0, b, 0, bytes / 4);
     return [];
   };
   const c: KernelCase = { op: 'copy', layer: '', batch: null, shapes: '', inputs: () => [], run };
-  const ms = await timeCase(c, timer, budgetMs);
+  const ms = await timeCase(g, c, timer, budgetMs);
   a.dispose();
   b.dispose();
   return (2 * bytes) / (ms.median * 1e6);
 }
 
-/** Times every case at each batch size and the 1024³ GEMM; `onCase` reports progress. */
-export async function measureKernels(batches: readonly number[], timer: GpuTimer, onCase: (f: KernelFigures) => void): Promise<KernelResults> {
+/** Times every case at each batch size and the 1024³ GEMM on engine `g` through its backend `B`; `onCase` reports progress. */
+export async function measureKernels(g: Engine, B: Backend<GpuTensor>, batches: readonly number[], timer: GpuTimer, onCase: (f: KernelFigures) => void): Promise<KernelResults> {
   const random = mulberry32(12345);
   const budgetMs = 1000;
   const square: KernelCase = {
     op: 'denseForward', layer: 'square GEMM', batch: null, shapes: 'x=[1024,1024] w=[1024,1024]', gemm: { M: 1024, N: 1024, K: 1024 },
-    inputs: () => [randomTensor([1024, 1024], random), randomTensor([1024, 1024], random), randomTensor([1024], random)],
+    inputs: () => [randomTensor(B, [1024, 1024], random), randomTensor(B, [1024, 1024], random), randomTensor(B, [1024], random)],
     run: ([x, w, b]) => [B.denseForward(x, w, b)],
   };
-  const copy = await copyBandwidth(timer, budgetMs);
-  const cases = [square, ...batches.flatMap((N) => batchCases(N, random)), ...optimizerCases(random)];
+  const copy = await copyBandwidth(g, timer, budgetMs);
+  const cases = [square, ...batches.flatMap((N) => batchCases(B, N, random)), ...optimizerCases(B, random)];
   const measured: { c: KernelCase; ms: Spread }[] = [];
   const failures: KernelFailure[] = [];
   for (const c of cases) {
     try {
-      const ms = await timeCase(c, timer, budgetMs);
+      const ms = await timeCase(g, c, timer, budgetMs);
       measured.push({ c, ms });
       onCase(figures(c, ms, null, copy));
     } catch (e) {

@@ -5,7 +5,8 @@
 // in child processes, so that each has the machine to itself while it runs.
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { destroyGpu, initGpu } from '../src/kernels/runtime.ts';
+import { gpuBackend } from '../src/kernels/gpu-backend.ts';
+import { openEngine } from '../src/platform/node/engine.ts';
 import { BENCH_DIR, checks, hostInfo, isFailed, isSkipped, mergeResults, readResults, RESULTS_JSON, RESULTS_MD, startRun, writeResults, type Failed, type PeerFigures, type PeersSection, type Skipped } from './results.ts';
 import { measureInferenceOrHalf, measureTraining, orFailed, plan, type InferFigures, type TrainFigures } from './whole-step.ts';
 
@@ -45,18 +46,19 @@ function torchAvailability(): { torch: boolean; cuda: boolean } {
 }
 
 const run = startRun(command);
-const g = await initGpu();
+const g = await openEngine();
+const B = gpuBackend(g);
 const info = g.info;
 const p = plan(info.software, true);
 console.log(`${command}: this engine on ${info.name}`);
-const train = await orFailed('initial', 64, () => measureTraining('initial', 64, p));
-const infer = await orFailed('initial', 256, () => measureInferenceOrHalf('initial', 256, p));
+const train = await orFailed('initial', 64, () => measureTraining(g, B, 'initial', 64, p));
+const infer = await orFailed('initial', 256, () => measureInferenceOrHalf(g, B, 'initial', 256, p));
 const ours = (f: TrainFigures | InferFigures | Failed) => (isFailed(f) ? null : f.images_per_s);
 const shown = (x: number | null) => (x === null ? 'failed' : x.toFixed(1));
 const inferBatch = isFailed(infer) ? '' : infer.failed_batch ? ` (at batch ${infer.batch}: batch 256 failed)` : '';
 console.log(`  Handscan: train b64 ${shown(ours(train))} images/s, infer b256 ${shown(ours(infer))} images/s${inferBatch}`);
 // Our device idles from here on; release it so that the peers have the adapter alone.
-destroyGpu();
+g.destroy();
 
 console.log('TensorFlow.js WebGPU (child process; about 2 minutes on lavapipe)...');
 const tfjs = await runPeer('TensorFlow.js WebGPU', process.execPath, ['--import', 'tsx', join(BENCH_DIR, 'peer-tfjs.ts'), '--train-steps', '3', '--infer-batches', '3']);

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AdapterDescription } from '../src/kernels/runtime.ts';
+import type { AdapterDescription } from '../src/kernels/engine.ts';
 import { writeFileAtomic } from '../src/io/atomic-file.ts';
 import type { KernelResults } from './kernels.ts';
 import type { InferFigures, TrainFigures } from './whole-step.ts';

@@ -2,7 +2,8 @@
 // inference, an epoch, peak memory, memory growth) and, without --quick, every
 // kernel at the paper's shapes. Writes bench/results.json and bench/RESULTS.md.
 import { parseArgs } from 'node:util';
-import { destroyGpu, initGpu } from '../src/kernels/runtime.ts';
+import { gpuBackend } from '../src/kernels/gpu-backend.ts';
+import { openEngine } from '../src/platform/node/engine.ts';
 import { measureKernels } from './kernels.ts';
 import { checks, hostInfo, isFailed, mergeResults, readResults, RESULTS_JSON, RESULTS_MD, startRun, writeResults, type Failed, type Results } from './results.ts';
 import { GpuTimer, printTable } from './timing.ts';
@@ -12,7 +13,8 @@ const { values: args } = parseArgs({ options: { quick: { type: 'boolean', defaul
 const quick = args.quick!;
 const command = `npm run bench${quick ? ' -- --quick' : ''}`;
 
-const g = await initGpu();
+const g = await openEngine();
+const B = gpuBackend(g);
 const info = g.info;
 console.log(`${command}: ${info.name}${info.software ? ' (CPU implementation: short epochs, the full epoch extrapolated)' : ''}`);
 const p = plan(info.software, quick);
@@ -21,10 +23,10 @@ const fmt = (x: number, d = 1) => x.toFixed(d);
 const mib = (bytes: number) => `${fmt(bytes / 2 ** 20)} MiB`;
 const whole = startRun(command);
 console.log(`training: 1 warm-up + ${p.epochs} timed epochs of ${p.trainImages.initial} (initial, batch 64) and ${p.trainImages.tuned} images (tuned, batch 128)`);
-const initial = await orFailed('initial', 64, () => measureTraining('initial', 64, p));
-const tuned = await orFailed('tuned', 128, () => measureTraining('tuned', 128, p));
+const initial = await orFailed('initial', 64, () => measureTraining(g, B, 'initial', 64, p));
+const tuned = await orFailed('tuned', 128, () => measureTraining(g, B, 'tuned', 128, p));
 console.log(`inference: 1 warm-up + ${p.passes} timed passes over ${p.inferImages} images (batch 256)`);
-const infer = await orFailed('initial', 256, () => measureInferenceOrHalf('initial', 256, p));
+const infer = await orFailed('initial', 256, () => measureInferenceOrHalf(g, B, 'initial', 256, p));
 const bench = { run: whole.finish(), quick, train: { initial, tuned }, infer: { initial: infer } };
 const rate = (f: InferFigures | TrainFigures | Failed) =>
   isFailed(f) ? `FAILED: ${f.failed}` : `${fmt(f.images_per_s)} images/s (${fmt(f.images_per_s_min)}-${fmt(f.images_per_s_max)})${'failed_batch' in f && f.failed_batch ? ` at batch ${f.batch} (batch ${f.failed_batch.batch} FAILED, see above)` : ''}`;
@@ -51,7 +53,7 @@ if (!quick) {
   const run = startRun(command);
   const timer = new GpuTimer(g);
   console.log(`\nkernels (${timer.method}):`);
-  const results = await measureKernels([64, 128], timer, (k) => console.log(`  ${k.op} ${k.layer}${k.batch ? ` batch ${k.batch}` : ''}: ${fmt(k.ms.median, 2)} ms`));
+  const results = await measureKernels(g, B, [64, 128], timer, (k) => console.log(`  ${k.op} ${k.layer}${k.batch ? ` batch ${k.batch}` : ''}: ${fmt(k.ms.median, 2)} ms`));
   timer.destroy();
   kernels = { run: run.finish(), results };
   console.log(`\nGEMM ceiling ${fmt(results.gemm_ceiling_gflop_per_s)} GFLOP/s (${results.gemm_ceiling_how}); copy ${fmt(results.copy_gb_per_s)} GB/s`);
@@ -75,4 +77,4 @@ await writeResults(merged);
 console.log('');
 for (const [what, value, ok] of checks(merged)) console.log(`${ok ? 'met    ' : 'NOT MET'}  ${what}: ${value}`);
 console.log(`wrote ${RESULTS_JSON} and ${RESULTS_MD}`);
-destroyGpu();
+g.destroy();

@@ -1,7 +1,7 @@
 // Timing for the benchmarks: summary statistics of repeated measurements, and
 // GPU time of recorded work, from timestamp queries where the adapter has them
 // and from the wall clock around a full sync elsewhere.
-import type { Gpu } from '../src/kernels/runtime.ts';
+import { DeviceError, type Engine } from '../src/kernels/engine.ts';
 
 /** Median and spread of repeated measurements. */
 export interface Spread {
@@ -30,12 +30,19 @@ export function printTable(header: string[], rows: string[][]): void {
 export class GpuError extends Error {}
 
 /**
- * Runs `f` inside validation and out-of-memory error scopes and throws a
- * GpuError for the first GPU error it caused. Without this, a rejected bind
- * group or command buffer only prints a warning, and the bench would time
- * dispatches that never ran.
+ * The engine refuses, before any GPU work, a tensor larger than the adapter
+ * binds (src/kernels/engine.ts): the rejection a smaller batch avoids.
  */
-export async function checked<T>(g: Gpu, what: string, f: () => Promise<T>): Promise<T> {
+const OVER_BINDING_LIMIT = /more than this adapter binds/;
+
+/**
+ * Runs `f` inside validation and out-of-memory error scopes and throws a
+ * GpuError for the first GPU error it caused: one the engine reports (a
+ * DeviceError, a tensor over the binding limit) or one of the work the engine
+ * does not record (the timer's timestamp passes). Without this, the bench
+ * would time dispatches that never ran.
+ */
+export async function checked<T>(g: Engine, what: string, f: () => Promise<T>): Promise<T> {
   const d = g.device;
   d.pushErrorScope('validation');
   d.pushErrorScope('out-of-memory');
@@ -48,6 +55,9 @@ export async function checked<T>(g: Gpu, what: string, f: () => Promise<T>): Pro
   }
   const oom = await d.popErrorScope();
   const validation = await d.popErrorScope();
+  if (thrown instanceof DeviceError || (thrown instanceof Error && OVER_BINDING_LIMIT.test(thrown.message))) {
+    throw new GpuError(`${what}: ${(thrown as Error).message.split('\n')[0]}`);
+  }
   if (thrown !== null) throw thrown;
   const error = validation ?? oom;
   if (error) throw new GpuError(`${what}: ${error.message.split('\n')[0]}`);
@@ -59,7 +69,7 @@ export type TimingMethod = 'timestamp-query' | 'wall-clock';
 /**
  * Times one batch of GPU work at a time. With timestamp queries, an empty
  * compute pass in its own submit writes a timestamp before the work and another
- * after it: the work is not changed, and the runtime's encoder is not touched.
+ * after it: the work is not changed, and the engine's encoder is not touched.
  * Each measurement starts from an idle queue, so nothing earlier is counted.
  */
 export class GpuTimer {
@@ -68,7 +78,7 @@ export class GpuTimer {
   private resolved: GPUBuffer | null = null;
   private readback: GPUBuffer | null = null;
 
-  constructor(private readonly g: Gpu) {
+  constructor(private readonly g: Engine) {
     this.method = g.info.timestampQuery ? 'timestamp-query' : 'wall-clock';
     if (this.method === 'timestamp-query') {
       const d = g.device;

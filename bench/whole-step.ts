@@ -6,8 +6,8 @@
 import type { Dataset } from '../src/data/dataset.ts';
 import { VALUES_PER_IMAGE } from '../src/data/dataset.ts';
 import { mulberry32 } from '../src/nn/init.ts';
-import { gpuBackend } from '../src/kernels/gpu-backend.ts';
-import { gpu } from '../src/kernels/runtime.ts';
+import type { Backend } from '../src/kernels/backend.ts';
+import type { Engine, GpuTensor } from '../src/kernels/engine.ts';
 import { modelSpec, type ModelName } from '../src/nn/models.ts';
 import { makeOptimizer } from '../src/nn/optimizers.ts';
 import { Sequential } from '../src/nn/sequential.ts';
@@ -62,9 +62,9 @@ export interface MemorySnapshot {
   host_rss_bytes: number;
 }
 
-function snapshot(): MemorySnapshot {
-  const pool = gpu().pool;
-  return { buffers: pool.numBuffers, bytes_allocated: pool.numBytesAllocated, host_rss_bytes: process.memoryUsage().rss };
+function snapshot(g: Engine): MemorySnapshot {
+  const counts = g.counts();
+  return { buffers: counts.buffers, bytes_allocated: counts.bytesAllocated, host_rss_bytes: process.memoryUsage().rss };
 }
 
 /** True when every epoch after the first ends with the first one's GPU buffers and bytes. */
@@ -96,16 +96,15 @@ export interface TrainFigures {
   gpu_memory_stable: boolean;
 }
 
-/** Trains `name` with the paper's optimizer at `batch` for 1 + plan.epochs epochs. */
-export async function measureTraining(name: ModelName, batch: number, p: Plan, seed = 1): Promise<TrainFigures> {
-  const g = gpu();
+/** Trains `name` with the paper's optimizer at `batch` for 1 + plan.epochs epochs, on engine `g` through its backend `B`. */
+export async function measureTraining(g: Engine, B: Backend<GpuTensor>, name: ModelName, batch: number, p: Plan, seed = 1): Promise<TrainFigures> {
   await g.sync();
   const baseline = g.pool.numBytesInUse;
   // The pool's peak is a high-water mark since the process began: restart it here, for this network.
   g.pool.peakBytesInUse = baseline;
-  const model = Sequential.build(modelSpec(name), gpuBackend, seed);
+  const model = Sequential.build(modelSpec(name), B, seed);
   const protocol = paperProtocol(name);
-  const optimizer = makeOptimizer(protocol.optimizer, gpuBackend, model.parameters(), protocol.lr);
+  const optimizer = makeOptimizer(protocol.optimizer, B, model.parameters(), protocol.lr);
   const images = p.trainImages[name];
   const source = randomSamples(images, seed);
   const epoch = (e: number) =>
@@ -120,7 +119,7 @@ export async function measureTraining(name: ModelName, batch: number, p: Plan, s
   const memory: MemorySnapshot[] = [];
   for (let e = 1; e <= p.epochs; e++) {
     seconds.push(await epoch(e));
-    memory.push(snapshot());
+    memory.push(snapshot(g));
   }
   const rate = spread(seconds.map((s) => images / s));
   const epochSeconds = spread(seconds).median;
@@ -160,16 +159,15 @@ export interface InferFigures {
   failed_batch?: { batch: number; error: string };
 }
 
-/** predictAll over plan.inferImages images, 1 + plan.passes times. */
-export async function measureInference(name: ModelName, batch: number, p: Plan, seed = 1): Promise<InferFigures> {
-  const g = gpu();
-  const model = Sequential.build(modelSpec(name), gpuBackend, seed);
+/** predictAll over plan.inferImages images, 1 + plan.passes times, on engine `g` through its backend `B`. */
+export async function measureInference(g: Engine, B: Backend<GpuTensor>, name: ModelName, batch: number, p: Plan, seed = 1): Promise<InferFigures> {
+  const model = Sequential.build(modelSpec(name), B, seed);
   const source = randomSamples(p.inferImages, seed);
   const pass = () =>
     checked(g, `inference with the ${name} net at batch ${batch}`, async () => {
       await g.sync();
       const t0 = performance.now();
-      await predictAll(model, source, batch);
+      await predictAll(model, source, { batchSize: batch });
       return (performance.now() - t0) / 1000;
     });
   await pass();
@@ -177,7 +175,7 @@ export async function measureInference(name: ModelName, batch: number, p: Plan, 
   const memory: MemorySnapshot[] = [];
   for (let i = 0; i < p.passes; i++) {
     seconds.push(await pass());
-    memory.push(snapshot());
+    memory.push(snapshot(g));
   }
   const rate = spread(seconds.map((s) => p.inferImages / s));
   return {
@@ -188,8 +186,8 @@ export async function measureInference(name: ModelName, batch: number, p: Plan, 
     images_per_s_max: rate.max,
     images_per_pass: p.inferImages,
     passes: p.passes,
-    // The cap predictAll applies (src/train/fit.ts), restated to report it.
-    effective_batch: Math.max(1, Math.min(batch, Math.floor(g.maxTensorBytes / (4 * model.largestActivation())))),
+    // The cap predictAll applies (src/train/fit.ts), asked of the same backend to report it.
+    effective_batch: model.backend.inferenceBatch(model.largestActivation(), batch),
     gpu_memory_stable: stable(memory),
   };
 }
@@ -199,13 +197,13 @@ export async function measureInference(name: ModelName, batch: number, p: Plan, 
  * its storage-binding limit), at half of it, saying why: a figure at another
  * batch, labelled, tells more than none.
  */
-export async function measureInferenceOrHalf(name: ModelName, batch: number, p: Plan): Promise<InferFigures> {
+export async function measureInferenceOrHalf(g: Engine, B: Backend<GpuTensor>, name: ModelName, batch: number, p: Plan): Promise<InferFigures> {
   try {
-    return await measureInference(name, batch, p);
+    return await measureInference(g, B, name, batch, p);
   } catch (e) {
     if (!(e instanceof GpuError)) throw e;
     console.warn(`${e.message}\n  measuring batch ${batch / 2} instead`);
-    return { ...(await measureInference(name, batch / 2, p)), failed_batch: { batch, error: e.message } };
+    return { ...(await measureInference(g, B, name, batch / 2, p)), failed_batch: { batch, error: e.message } };
   }
 }
 

@@ -31,10 +31,10 @@ struct Gemm { N: u32, H: u32, W: u32, K: u32, A4: u32, B4: u32 }
 struct Filter { N: u32, H: u32, W: u32, K: u32, C4: u32, F4: u32, chunk: u32 }
 
 // One invocation's block: PIXELS pixels × COLS vec4 columns of the forward
-// GEMM, QUADS quads × COLS vec4 columns of the filter gradient.
-const PIXELS = 16u;
-const COLS = 2u;
-const QUADS = 2u;
+// GEMM, QUADS quads × COLS vec4 columns of the filter gradient. They size
+// private arrays, which WGSL allows only for constants, not overrides: the
+// dispatcher (src/kernels/conv2d.ts) prepends `const PIXELS = …u;` and the
+// others to this file, so that it alone defines them.
 alias Tile = array<array<vec4f, COLS>, PIXELS>;
 
 fn flat(gid: vec3u, groups: vec3u) -> u32 { return gid.x + gid.y * groups.x * WG_X; }

@@ -1,8 +1,13 @@
 // Softmax fused with categorical cross-entropy, and sigmoid fused with binary
 // cross-entropy: forward probabilities and the gradient of the batch-mean loss
-// in one pass; plus softmax and sigmoid alone, for inference. Keras 2
-// semantics: probabilities are clipped to [EPS, 1 − EPS] before the log
-// (backend categorical_crossentropy / binary_crossentropy).
+// in one pass; plus softmax and sigmoid alone, for inference. Two losses, by
+// the override CLIPPED (cross-entropy.ts sets it):
+//   false: from the logits, as tf.keras does for a softmax or sigmoid output
+//     (from_logits): nothing is clipped, so a confident wrong answer keeps its
+//     full gradient;
+//   true: Keras 2.2's, probabilities clipped to [EPS, 1 − EPS] before the log
+//     (backend categorical_crossentropy / binary_crossentropy), whose gradient
+//     is zero wherever the clip took over.
 //   logits, targets, probs, dlogits: N×C, row-major (C = 1 for the sigmoid)
 // softmax*: one invocation per row n, which handles the row's C values (C is
 //   2, 3 or 10 here: a loop is enough).
@@ -12,6 +17,7 @@
 struct Params { rows: u32, c: u32 }
 const EPS: f32 = 1e-7;
 override WG_X: u32 = 64;
+override CLIPPED: bool = false;
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
 @group(0) @binding(1) var<storage, read_write> probs: array<f32>;
@@ -46,9 +52,10 @@ fn logistic(z: f32) -> f32 {
   return select(e / (1.0 + e), 1.0 / (1.0 + e), z >= 0.0);
 }
 
-// 1 where clip(q) = q, 0 where the clip took over: the clip's derivative.
+// The clip's derivative: 0 where Keras 2.2's clip took over, else 1 (always
+// 1 from the logits, which are never clipped).
 fn clipGate(q: f32) -> f32 {
-  return select(0.0, 1.0, q >= EPS && q <= 1.0 - EPS);
+  return select(0.0, 1.0, !CLIPPED || (q >= EPS && q <= 1.0 - EPS));
 }
 
 @compute @workgroup_size(WG_X)
@@ -65,7 +72,8 @@ fn sigmoid(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) g
   probs[i] = logistic(logits[i]);
 }
 
-// Loss of row n: L = −Σ_c t_c·log(clip(p_c)), and the batch loss is mean_n L.
+// Loss of row n: L = −Σ_c t_c·log(clip(p_c)), and the batch loss is mean_n L;
+// from the logits, clip is the identity and L = Σ_c t_c·(logsumexp(z) − z_c).
 // With g_c = clipGate(p_c) and ∂p_c/∂z_j = p_c(δ_cj − p_j):
 //   ∂L/∂z_j = −Σ_c t_c·g_c·(δ_cj − p_j) = p_j·Σ_c t_c·g_c − t_j·g_j,
 // which for a one-hot row (true class k) is g_k·(p_j − t_j): llm.c
@@ -86,7 +94,8 @@ fn softmaxCrossEntropy(@builtin(global_invocation_id) gid: vec3u, @builtin(num_w
 }
 
 // Loss of element i: L = −[t·log(clip q) + (1 − t)·log(1 − clip q)], q = σ(z),
-// mean over the N·C elements (Keras averages the last axis, then the batch).
+// mean over the N·C elements (Keras averages the last axis, then the batch);
+// from the logits, the softplus form L = max(z, 0) − t·z + log(1 + e^−|z|).
 // Unclipped, ∂L/∂q = (q − t)/(q(1 − q)) and ∂q/∂z = q(1 − q), so ∂L/∂z = q − t;
 // where the clip took over, L is constant in z and the gradient is 0.
 @compute @workgroup_size(WG_X)

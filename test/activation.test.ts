@@ -28,8 +28,8 @@ describe('leaky ReLU', () => {
       const dy = randomTensor(shape, random);
       const xg = g.upload(x.data, shape);
       const dyg = g.upload(dy.data, shape);
-      expectClose(await g.read(gpuOps.leakyReluForward(xg, alpha)), ref.leakyReluForward(x, alpha).data, GPU_VS_CPU, 'forward');
-      expectClose(await g.read(gpuOps.leakyReluBackward(xg, dyg, alpha)), ref.leakyReluBackward(x, dy, alpha).data, GPU_VS_CPU, 'backward');
+      expectClose(await g.read(gpuOps.leakyReluForward(g, xg, alpha)), ref.leakyReluForward(x, alpha).data, GPU_VS_CPU, 'forward');
+      expectClose(await g.read(gpuOps.leakyReluBackward(g, xg, dyg, alpha)), ref.leakyReluBackward(x, dy, alpha).data, GPU_VS_CPU, 'backward');
     });
   }
 

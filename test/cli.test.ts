@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readKerasWeights } from '../src/nn/keras-io.ts';
+import { readKerasWeights } from '../src/io/keras-hdf5.ts';
 import { initialModel } from '../src/nn/models.ts';
 import { cpuBackend } from '../src/kernels/cpu-backend.ts';
 import { loadCheckpoint, modelFromCheckpoint, saveCheckpoint } from '../src/train/checkpoint.ts';

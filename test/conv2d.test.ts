@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as gpuOps from '../src/kernels/conv2d.ts';
-import type { Conv2dPath } from '../src/kernels/conv2d.ts';
+import type { KernelPath } from '../src/kernels/engine.ts';
 import * as ref from '../src/kernels/conv2d.ref.ts';
 import { CpuTensor } from '../src/kernels/cpu-tensor.ts';
 import { expectClose, relativeError } from './support/compare.ts';
@@ -13,10 +13,7 @@ const gpu = useGpu();
 const random = rng(TEST_SEED);
 
 /** Both kernel paths where the adapter runs both: the portable one must stay proven too. */
-const paths = (): Conv2dPath[] => (gpuOps.conv2dSubgroupSize() ? ['portable', 'subgroups'] : ['portable']);
-afterEach(() => {
-  gpuOps.conv2dOptions.path = 'auto';
-});
+const paths = (): KernelPath[] => (gpu().subgroupSize ? ['portable', 'subgroups'] : ['portable']);
 
 type Direction = 'forward' | 'input' | 'filter';
 const ALL: Direction[] = ['forward', 'input', 'filter'];
@@ -56,11 +53,10 @@ describe('conv2d', () => {
         filter: directions.includes('filter') ? ref.conv2dBackwardFilter(x, dy, K) : null,
       };
       for (const path of paths()) {
-        gpuOps.conv2dOptions.path = path;
-        if (want.y) expectClose(await g.read(gpuOps.conv2dForward(xg, wg, bg)), want.y.data, GPU_VS_CPU, `y (${path})`);
-        if (want.dx) expectClose(await g.read(gpuOps.conv2dBackwardInput(dyg, wg)), want.dx.data, GPU_VS_CPU, `dx (${path})`);
+        if (want.y) expectClose(await g.read(gpuOps.conv2dForward(g, xg, wg, bg, path)), want.y.data, GPU_VS_CPU, `y (${path})`);
+        if (want.dx) expectClose(await g.read(gpuOps.conv2dBackwardInput(g, dyg, wg, path)), want.dx.data, GPU_VS_CPU, `dx (${path})`);
         if (want.filter) {
-          const got = gpuOps.conv2dBackwardFilter(xg, dyg, K);
+          const got = gpuOps.conv2dBackwardFilter(g, xg, dyg, K, path);
           expectClose(await g.read(got.dw), want.filter.dw.data, GPU_VS_CPU, `dw (${path})`);
           expectClose(await g.read(got.db), want.filter.db.data, GPU_VS_CPU, `db (${path})`);
         }

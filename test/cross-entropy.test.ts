@@ -35,16 +35,16 @@ async function expectGpuMatchesCpu(gpuOp: FusedGpu, gpuInference: typeof gpuOps.
   const g = gpu();
   const cpu = cpuOp(logits, targets);
   const logitsGpu = g.upload(logits.data, logits.shape);
-  const out = gpuOp(logitsGpu, g.upload(targets.data, targets.shape));
+  const out = gpuOp(g, logitsGpu, g.upload(targets.data, targets.shape));
   expectClose(await g.read(out.probs), cpu.probs.data, GPU_VS_CPU, 'probs');
   expectClose(await g.read(out.dlogits), cpu.dlogits.data, GPU_VS_CPU, 'dlogits');
-  expectClose(await g.read(gpuInference(logitsGpu)), cpu.probs.data, GPU_VS_CPU, 'inference probs');
+  expectClose(await g.read(gpuInference(g, logitsGpu)), cpu.probs.data, GPU_VS_CPU, 'inference probs');
 }
 
 /** Rows of dlogits, GPU and CPU, for checks of individual rows. */
 async function bothGradients(gpuOp: FusedGpu, cpuOp: Fused, logits: CpuTensor, targets: CpuTensor): Promise<Float64Array[]> {
   const g = gpu();
-  const out = gpuOp(g.upload(logits.data, logits.shape), g.upload(targets.data, targets.shape));
+  const out = gpuOp(g, g.upload(logits.data, logits.shape), g.upload(targets.data, targets.shape));
   return [Float64Array.from(await g.read(out.dlogits)), cpuOp(logits, targets).dlogits.data];
 }
 
@@ -87,7 +87,7 @@ describe('softmax cross-entropy', () => {
     const logits = CpuTensor.from([30, 0], [1, 2]);
     const right = CpuTensor.from([1, 0], [1, 2]);
     const wrong = CpuTensor.from([0, 1], [1, 2]);
-    const gpuProbs = new CpuTensor([1, 2], Float64Array.from(await g.read(gpuOps.softmaxCrossEntropy(g.upload(logits.data, [1, 2]), g.upload(right.data, [1, 2])).probs)));
+    const gpuProbs = new CpuTensor([1, 2], Float64Array.from(await g.read(gpuOps.softmaxCrossEntropy(g, g.upload(logits.data, [1, 2]), g.upload(right.data, [1, 2])).probs)));
     for (const probs of [ref.softmaxCrossEntropy(logits, right).probs, gpuProbs]) {
       expect(ref.softmaxCrossEntropyLoss(probs, right)).toBe(-Math.log(1 - 1e-7)); // ≈ 1.00000005e-7
       expect(ref.softmaxCrossEntropyLoss(probs, wrong)).toBe(-Math.log(1e-7)); // ≈ 16.118
@@ -128,7 +128,7 @@ describe('sigmoid binary cross-entropy', () => {
     const logits = CpuTensor.from([30], [1, 1]);
     const one = CpuTensor.from([1], [1, 1]);
     const zero = CpuTensor.from([0], [1, 1]);
-    const gpuProbs = new CpuTensor([1, 1], Float64Array.from(await g.read(gpuOps.sigmoidBinaryCrossEntropy(g.upload(logits.data, [1, 1]), g.upload(one.data, [1, 1])).probs)));
+    const gpuProbs = new CpuTensor([1, 1], Float64Array.from(await g.read(gpuOps.sigmoidBinaryCrossEntropy(g, g.upload(logits.data, [1, 1]), g.upload(one.data, [1, 1])).probs)));
     for (const probs of [ref.sigmoidBinaryCrossEntropy(logits, one).probs, gpuProbs]) {
       expect(ref.binaryCrossEntropyLoss(probs, one)).toBe(-Math.log(1 - 1e-7));
       // 1 − clip(p) = 1 − (1 − 1e-7): −log(1e-7) up to the float64 rounding of 1 − 1e-7.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CpuTensor } from '../src/kernels/cpu-tensor.ts';
 import * as gpuOps from '../src/kernels/dense.ts';
+import type { KernelPath } from '../src/kernels/engine.ts';
 import * as ref from '../src/kernels/dense.ref.ts';
 import { expectClose, relativeError } from './support/compare.ts';
 import { useGpu } from './support/gpu.ts';
@@ -12,16 +13,16 @@ const gpu = useGpu();
 const random = rng(TEST_SEED);
 
 /** All three ops on the GPU (outputs poisoned) against the CPU reference. */
-async function compareWithCpu(N: number, K: number, M: number, path: gpuOps.DensePath): Promise<void> {
+async function compareWithCpu(N: number, K: number, M: number, path: KernelPath): Promise<void> {
   const g = gpu();
   const x = randomTensor([N, K], random);
   const w = randomTensor([K, M], random);
   const b = randomTensor([M], random);
   const dy = randomTensor([N, M], random);
   const [xg, wg, bg, dyg] = [x, w, b, dy].map((t) => g.upload(t.data, t.shape));
-  const y = gpuOps.denseForward(xg, wg, bg, path);
-  const dx = gpuOps.denseBackwardInput(dyg, wg, path);
-  const { dw, db } = gpuOps.denseBackwardWeights(xg, dyg, path);
+  const y = gpuOps.denseForward(g, xg, wg, bg, path);
+  const dx = gpuOps.denseBackwardInput(g, dyg, wg, path);
+  const { dw, db } = gpuOps.denseBackwardWeights(g, xg, dyg, path);
   expect([y.shape, dx.shape, dw.shape, db.shape]).toEqual([[N, M], [N, K], [K, M], [M]]);
   expectClose(await g.read(y), ref.denseForward(x, w, b).data, GPU_VS_CPU, 'y');
   expectClose(await g.read(dx), ref.denseBackwardInput(dy, w).data, GPU_VS_CPU, 'dx');
@@ -56,12 +57,12 @@ describe('dense', () => {
   ];
   it('runs the subgroup GEMM where the device has one subgroup size of 8 lanes or more', () => {
     const sg = gpu().info.subgroups;
-    expect(gpuOps.defaultDensePath()).toBe(sg && sg.min === sg.max && sg.min >= 8 ? 'subgroups' : 'portable');
+    expect(gpu().kernelPath).toBe(sg && sg.min === sg.max && sg.min >= 8 ? 'subgroups' : 'portable');
   });
   for (const [N, K, M] of cases) {
     it(`x=[${N},${K}] w=[${K},${M}]: GPU forward and backward match the CPU reference on every GEMM path`, async () => {
       // The portable path runs everywhere, the subgroup path where the device allows it.
-      for (const path of new Set(['portable', gpuOps.defaultDensePath()] as const)) await compareWithCpu(N, K, M, path);
+      for (const path of new Set(['portable', gpu().kernelPath] as const)) await compareWithCpu(N, K, M, path);
     });
   }
 
@@ -70,7 +71,7 @@ describe('dense', () => {
     const x = g.upload(new Float32Array(6).fill(1), [2, 3]);
     const w = g.upload(new Float32Array(8).fill(1), [4, 2]);
     const b = g.upload(new Float32Array(2).fill(1), [2]);
-    expect(() => gpuOps.denseForward(x, w, b)).toThrow(/N×K = \[2, 3\], K×M = \[4, 2\]/);
+    expect(() => gpuOps.denseForward(g, x, w, b)).toThrow(/N×K = \[2, 3\], K×M = \[4, 2\]/);
     expect(() => ref.denseBackwardWeights(randomTensor([2, 3], random), randomTensor([3, 2], random))).toThrow(/do not agree/);
   });
 

@@ -40,7 +40,7 @@ describe('dropout', () => {
       const [seed, step] = [randomU32(), randomU32()];
       const xg = g.upload(x.data, shape);
       const x32 = await g.read(xg);
-      const y = await g.read(gpuOps.dropoutForward(xg, rate, seed, step));
+      const y = await g.read(gpuOps.dropoutForward(g, xg, rate, seed, step));
       const cpu = ref.dropoutForward(x, rate, seed, step);
       const mask = kept(y);
       expectSameMask(mask, kept(cpu.data), 'GPU vs CPU');
@@ -62,7 +62,7 @@ describe('dropout', () => {
     const shape = [128, 9, 9, 128];
     const xg = g.upload(randomTensor(shape, random).data, shape);
     const [seed, step] = [randomU32(), randomU32() >>> 1];
-    const mask = async (s: number, t: number) => kept(await g.read(gpuOps.dropoutForward(xg, rate, s, t)));
+    const mask = async (s: number, t: number) => kept(await g.read(gpuOps.dropoutForward(g, xg, rate, s, t)));
     const first = await mask(seed, step);
     expectSameMask(await mask(seed, step), first, 'same seed and step');
     // Independent masks disagree where exactly one keeps: probability 2r(1 − r).
@@ -83,8 +83,8 @@ describe('dropout', () => {
       const x = randomTensor(shape, random);
       const dy = randomTensor(shape, random);
       const [seed, step] = [randomU32(), randomU32()];
-      const forward = await g.read(gpuOps.dropoutForward(g.upload(x.data, shape), rate, seed, step));
-      const dx = await g.read(gpuOps.dropoutBackward(g.upload(dy.data, shape), rate, seed, step));
+      const forward = await g.read(gpuOps.dropoutForward(g, g.upload(x.data, shape), rate, seed, step));
+      const dx = await g.read(gpuOps.dropoutBackward(g, g.upload(dy.data, shape), rate, seed, step));
       const cpu = ref.dropoutBackward(dy, rate, seed, step);
       expectSameMask(kept(dx), kept(forward), 'backward vs forward');
       expectSameMask(kept(dx), kept(cpu.data), 'GPU vs CPU');
@@ -96,7 +96,7 @@ describe('dropout', () => {
     const g = gpu();
     const x = randomTensor([3, 9, 9, 32], random);
     const xg = g.upload(x.data, x.shape);
-    expect(await g.read(gpuOps.dropoutForward(xg, 0, randomU32(), randomU32()))).toEqual(await g.read(xg));
+    expect(await g.read(gpuOps.dropoutForward(g, xg, 0, randomU32(), randomU32()))).toEqual(await g.read(xg));
     expect(ref.dropoutForward(x, 0, randomU32(), randomU32()).data).toEqual(x.data);
   });
 

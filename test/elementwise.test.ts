@@ -19,7 +19,7 @@ describe('elementwise add', () => {
       const g = gpu();
       const a = randomTensor(shape, random);
       const b = randomTensor(shape, random);
-      const y = gpuOps.add(g.upload(a.data, shape), g.upload(b.data, shape));
+      const y = gpuOps.add(g, g.upload(a.data, shape), g.upload(b.data, shape));
       expect(y.shape).toEqual(shape);
       expectClose(await g.read(y), ref.add(a, b).data, GPU_VS_CPU, 'add');
     });
@@ -27,7 +27,7 @@ describe('elementwise add', () => {
 
   it('refuses operands of different shapes', () => {
     const g = gpu();
-    expect(() => gpuOps.add(g.upload([1, 2, 3, 4], [2, 2]), g.upload([1, 2, 3, 4], [4]))).toThrow(/differ/);
+    expect(() => gpuOps.add(g, g.upload([1, 2, 3, 4], [2, 2]), g.upload([1, 2, 3, 4], [4]))).toThrow(/differ/);
     expect(() => ref.add(randomTensor([2, 3], random), randomTensor([3, 2], random))).toThrow(/differ/);
   });
 });

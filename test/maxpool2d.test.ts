@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CpuTensor } from '../src/kernels/cpu-tensor.ts';
 import * as gpuOps from '../src/kernels/maxpool2d.ts';
 import * as ref from '../src/kernels/maxpool2d.ref.ts';
+import { pooledShape } from '../src/kernels/shapes.ts';
 import { expectClose, relativeError } from './support/compare.ts';
 import { useGpu } from './support/gpu.ts';
 import { numericGradient, projection } from './support/gradcheck.ts';
@@ -27,19 +28,19 @@ async function compareWithCpu(x: CpuTensor): Promise<void> {
   const g = gpu();
   const { y, argmax } = ref.maxPool2dForward(x);
   const dy = float32Tensor(y.shape);
-  const out = gpuOps.maxPool2dForward(g.upload(x.data, x.shape));
+  const out = gpuOps.maxPool2dForward(g, g.upload(x.data, x.shape));
   expect(out.y.shape).toEqual(y.shape);
   expect(out.argmax.dtype).toBe('u32');
   expectClose(await g.read(out.y), y.data, GPU_VS_CPU, 'y');
   expect([...(await g.readU32(out.argmax))], `argmax (seed ${TEST_SEED})`).toEqual([...argmax.data]);
-  const dx = gpuOps.maxPool2dBackward(g.upload(dy.data, dy.shape), out.argmax, x.shape);
+  const dx = gpuOps.maxPool2dBackward(g, g.upload(dy.data, dy.shape), out.argmax, x.shape);
   expectClose(await g.read(dx), ref.maxPool2dBackward(dy, argmax, x.shape).data, GPU_VS_CPU, 'dx');
 }
 
 /** For each window: the cells (dy*2+dx) that are inside the image. */
 function windows(shape: readonly number[]): { n: number; oh: number; ow: number; c: number; cells: number[]; at: (cell: number) => number }[] {
   const [N, H, W, C] = shape;
-  const [, Ho, Wo] = ref.pooledShape(shape);
+  const [, Ho, Wo] = pooledShape(shape);
   const out = [];
   for (let n = 0; n < N; n++) {
     for (let oh = 0; oh < Ho; oh++) {
@@ -85,7 +86,7 @@ describe('maxPool2d', () => {
       const x = float32Tensor(shape);
       x.data.set(x.data.map((v) => -Math.abs(v)));
       const cpu = ref.maxPool2dForward(x);
-      const out = gpuOps.maxPool2dForward(g.upload(x.data, shape));
+      const out = gpuOps.maxPool2dForward(g, g.upload(x.data, shape));
       const gpuY = await g.read(out.y);
       const gpuArgmax = await g.readU32(out.argmax);
       windows(shape).forEach(({ cells, at }, o) => {
@@ -115,7 +116,7 @@ describe('maxPool2d', () => {
         expected.push(Math.min(...tied));
       }
       expect([...ref.maxPool2dForward(x).argmax.data]).toEqual(expected);
-      const out = gpuOps.maxPool2dForward(g.upload(x.data, shape));
+      const out = gpuOps.maxPool2dForward(g, g.upload(x.data, shape));
       expect([...(await g.readU32(out.argmax))]).toEqual(expected);
       await compareWithCpu(x);
     });

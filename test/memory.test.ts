@@ -2,15 +2,14 @@
 // pool must serve every allocation from its free lists: no growth in GPU
 // buffers or bytes over ten epochs.
 import { describe, expect, it } from 'vitest';
-import { gpuBackend } from '../src/kernels/gpu-backend.ts';
 import { initialModel } from '../src/nn/models.ts';
 import { makeOptimizer } from '../src/nn/optimizers.ts';
 import { Sequential } from '../src/nn/sequential.ts';
 import { epochOrder, predictAll, trainEpoch, type BatchSource } from '../src/train/fit.ts';
-import { useGpu } from './support/gpu.ts';
+import { backendOf, useGpu } from './support/gpu.ts';
 import { rng, TEST_SEED } from './support/random.ts';
 
-const gpu = useGpu();
+const gpu = useGpu({ inferenceBatch: 8 });
 
 /** `count` random cutouts with random binary labels. */
 function randomSource(count: number, random: () => number): BatchSource {
@@ -37,12 +36,12 @@ describe('GPU memory over epochs', () => {
     const random = rng(TEST_SEED);
     const train = randomSource(20, random);
     const validation = randomSource(12, random);
-    const model = Sequential.build(initialModel(), gpuBackend, TEST_SEED);
-    const optimizer = makeOptimizer('rmsprop', gpuBackend, model.parameters());
+    const model = Sequential.build(initialModel(), backendOf(gpu()), TEST_SEED);
+    const optimizer = makeOptimizer('rmsprop', backendOf(gpu()), model.parameters());
     const after: { buffers: number; bytes: number; inUse: number }[] = [];
     for (let epoch = 1; epoch <= 10; epoch++) {
       await trainEpoch(model, optimizer, train, epochOrder(train.count, 1, epoch), 8);
-      await predictAll(model, validation, 8);
+      await predictAll(model, validation);
       await g.sync();
       after.push({ buffers: g.pool.numBuffers, bytes: g.pool.numBytesAllocated, inUse: g.pool.numBytesInUse });
     }

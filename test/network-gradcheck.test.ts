@@ -4,12 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/kernels/cpu-backend.ts';
 import type { CpuTensor } from '../src/kernels/cpu-tensor.ts';
-import { gpuBackend } from '../src/kernels/gpu-backend.ts';
 import { Sequential } from '../src/nn/sequential.ts';
 import type { ModelSpec } from '../src/nn/spec.ts';
 import { Tape, Variable } from '../src/nn/tape.ts';
 import { expectClose, relativeError } from './support/compare.ts';
-import { useGpu } from './support/gpu.ts';
+import { backendOf, useGpu } from './support/gpu.ts';
 import { analyticGradients, lossFrom } from './support/network.ts';
 import { randomOneHot, randomTensor, rng, TEST_SEED } from './support/random.ts';
 import { FD_STEP, FINITE_DIFFERENCES, GPU_VS_CPU } from './support/tolerances.ts';
@@ -68,13 +67,13 @@ describe('a small network with every layer type, x=[3,9,7,3]', () => {
     const x = randomTensor([3, 9, 7, 3], random);
     const onehot = randomOneHot(3, 3, random);
     const expected = analyticGradients(Sequential.build(EVERY_LAYER, cpuBackend, TEST_SEED), x, onehot, ctx);
-    const model = Sequential.build(EVERY_LAYER, gpuBackend, TEST_SEED);
-    const tape = new Tape(gpuBackend);
-    const logits = model.forward(tape, new Variable(gpuBackend.fromArray(x.data, x.shape), false), ctx);
-    model.loss(tape, logits, gpuBackend.fromArray(onehot.data, onehot.shape));
+    const model = Sequential.build(EVERY_LAYER, backendOf(gpu()), TEST_SEED);
+    const tape = new Tape(backendOf(gpu()));
+    const logits = model.forward(tape, new Variable(backendOf(gpu()).fromArray(x.data, x.shape), false), ctx);
+    model.loss(tape, logits, backendOf(gpu()).fromArray(onehot.data, onehot.shape));
     tape.backward();
     for (const [i, p] of model.parameters().entries()) {
-      expectClose(await gpuBackend.toArray(p.grad!), expected[i], GPU_VS_CPU, `parameter ${i} (${p.name})`);
+      expectClose(await backendOf(gpu()).toArray(p.grad!), expected[i], GPU_VS_CPU, `parameter ${i} (${p.name})`);
     }
   });
 

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { AdamHyper, RmspropHyper } from '../src/kernels/backend.ts';
 import { CpuTensor } from '../src/kernels/cpu-tensor.ts';
 import * as gpuOps from '../src/kernels/optimizers.ts';
-import { ADAM_DEFAULTS, RMSPROP_DEFAULTS } from '../src/kernels/optimizers.ts';
+import { ADAM_DEFAULTS, RMSPROP_DEFAULTS } from '../src/nn/optimizers.ts';
 import * as ref from '../src/kernels/optimizers.ref.ts';
-import type { GpuTensor } from '../src/kernels/runtime.ts';
+import type { GpuTensor } from '../src/kernels/engine.ts';
 import { expectClose } from './support/compare.ts';
 import { useGpu } from './support/gpu.ts';
 import { randomTensor, rng, TEST_SEED } from './support/random.ts';
@@ -109,7 +109,7 @@ describe('RMSprop', () => {
     it(`param=[7], ${name}: 5 steps equal the hand-computed Keras 2 updates (CPU and GPU)`, async () => {
       const expected = expectedSlots((p0, grads) => kerasRmsprop(p0, grads, h), STEPS);
       expectSlotsMatch(cpuSteps(slots, STEPS, ([p, acc], grad) => ref.rmspropUpdate(p, grad, acc, h)), expected, 'CPU');
-      expectSlotsMatch(await gpuSteps(slots, STEPS, ([p, acc], grad) => gpuOps.rmspropUpdate(p, grad, acc, h)), expected, 'GPU');
+      expectSlotsMatch(await gpuSteps(slots, STEPS, ([p, acc], grad) => gpuOps.rmspropUpdate(gpu(), p, grad, acc, h)), expected, 'GPU');
     });
   }
 
@@ -131,7 +131,7 @@ describe('RMSprop', () => {
       const [pg, gg, ag] = [param, grad, acc].map((t) => g.upload(t.data, shape));
       for (let k = 0; k < 2; k++) {
         ref.rmspropUpdate(param, grad, acc, h);
-        gpuOps.rmspropUpdate(pg, gg, ag, h);
+        gpuOps.rmspropUpdate(g, pg, gg, ag, h);
       }
       expectClose(change(await g.read(pg), before), change(param.data, before), GPU_VS_CPU, 'param change');
       expectClose(await g.read(ag), acc.data, GPU_VS_CPU, 'acc');
@@ -154,7 +154,7 @@ describe('Adam', () => {
     it(`param=[7], ${name}: 5 steps equal the hand-computed Keras 2 updates (CPU and GPU)`, async () => {
       const expected = expectedSlots((p0, grads) => kerasAdam(p0, grads, h), STEPS);
       expectSlotsMatch(cpuSteps(slots, STEPS, ([p, m, v], grad, t) => ref.adamUpdate(p, grad, m, v, { ...h, t })), expected, 'CPU');
-      expectSlotsMatch(await gpuSteps(slots, STEPS, ([p, m, v], grad, t) => gpuOps.adamUpdate(p, grad, m, v, { ...h, t })), expected, 'GPU');
+      expectSlotsMatch(await gpuSteps(slots, STEPS, ([p, m, v], grad, t) => gpuOps.adamUpdate(gpu(), p, grad, m, v, { ...h, t })), expected, 'GPU');
     });
   }
 
@@ -175,7 +175,7 @@ describe('Adam', () => {
       for (const t of [3, 4]) {
         const h = { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, t };
         ref.adamUpdate(param, grad, m, v, h);
-        gpuOps.adamUpdate(pg, gg, mg, vg, h);
+        gpuOps.adamUpdate(g, pg, gg, mg, vg, h);
       }
       expectClose(change(await g.read(pg), before), change(param.data, before), GPU_VS_CPU, 'param change');
       expectClose(await g.read(mg), m.data, GPU_VS_CPU, 'm');

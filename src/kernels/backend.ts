@@ -28,6 +28,16 @@ export interface AdamHyper {
   t: number;
 }
 
+/**
+ * The cross-entropy a fused output op differentiates: 'logits' computes it
+ * from the logits, as tf.keras does for a softmax or sigmoid output
+ * (from_logits), so a confident wrong answer still has a gradient;
+ * 'keras2-clipped' is Keras 2.2's, through probabilities clipped to
+ * [1e-7, 1 − 1e-7], whose gradient is zero where the clip took over (for
+ * exact reproduction of a Keras 2 run).
+ */
+export type LossName = 'logits' | 'keras2-clipped';
+
 export interface Backend<T extends Tensor> {
   readonly name: 'gpu' | 'cpu';
 
@@ -35,13 +45,27 @@ export interface Backend<T extends Tensor> {
   fromArray(data: ArrayLike<number>, shape: readonly number[]): T;
   /** Overwrites a tensor's values from the host (loading weights). */
   write(t: T, data: ArrayLike<number>): void;
+  /** A new tensor of `shape` whose values are undefined until written or copied into. */
+  empty(shape: readonly number[]): T;
   /** Reads a tensor back as float64 (flushes pending GPU work). */
   toArray(t: T): Promise<Float64Array>;
+  /** Reads `count` elements from element `start` (flushes pending GPU work). */
+  readRange(t: T, start: number, count: number): Promise<Float64Array>;
+  /** Copies `count` elements, in stream order with the kernels. */
+  copy(src: T, srcStart: number, dst: T, dstStart: number, count: number): void;
   /** The same storage under another shape (Flatten); dispose only one of them. */
   reshape(t: T, shape: readonly number[]): T;
   dispose(t: T): void;
   /** Ends a step: the GPU submits what it recorded; the CPU has nothing to do. */
   flush(): void;
+  /** Waits until all work so far has run (and throws its device errors). */
+  sync(): Promise<void>;
+  /**
+   * The inference batch for a model whose largest activation has this many
+   * values per sample: `requested` (else the backend's default), capped so
+   * that every activation fits one binding.
+   */
+  inferenceBatch(activationValues: number, requested?: number): number;
 
   /** Elementwise a + b (gradient accumulation where a tensor feeds two ops). */
   add(a: T, b: T): T;
@@ -76,17 +100,22 @@ export interface Backend<T extends Tensor> {
 
   /**
    * Softmax over the last axis fused with categorical cross-entropy, mean over
-   * the batch, probabilities clipped to [1e-7, 1 - 1e-7] as Keras does:
-   * logits N×C, onehot N×C → probs N×C and dlogits = gate·(probs − onehot)/N,
-   * where gate is 0 when the true class's probability was clipped.
+   * the batch: logits N×C, onehot N×C → probs N×C and dlogits. With 'logits'
+   * the loss is logsumexp(z) − z_true and dlogits = (probs − onehot)/N; with
+   * 'keras2-clipped' the probabilities are clipped to [1e-7, 1 − 1e-7] before
+   * the log, as Keras 2.2 does, and a row's gradient is 0 where its true
+   * class's probability was clipped.
    */
-  softmaxCrossEntropy(logits: T, onehot: T): { probs: T; dlogits: T };
+  softmaxCrossEntropy(logits: T, onehot: T, loss: LossName): { probs: T; dlogits: T };
   /** Softmax over the last axis alone (inference): logits N×C → probs N×C. */
   softmax(logits: T): T;
   /** Sigmoid alone (inference): logits N×1 → probs N×1. */
   sigmoid(logits: T): T;
-  /** Sigmoid fused with binary cross-entropy (same clipping): logits N×1, targets N×1. */
-  sigmoidBinaryCrossEntropy(logits: T, targets: T): { probs: T; dlogits: T };
+  /**
+   * Sigmoid fused with binary cross-entropy (the same two losses: softplus
+   * from the logits, or Keras 2.2's clip): logits N×1, targets N×1.
+   */
+  sigmoidBinaryCrossEntropy(logits: T, targets: T, loss: LossName): { probs: T; dlogits: T };
 
   /**
    * Inverted dropout: keeps an element with probability 1 − rate and scales it

@@ -1,21 +1,6 @@
 // CPU references for shaders/dense.wgsl, in float64: x N×K, w K×M, b M.
 import { CpuTensor } from './cpu-tensor.ts';
-
-/**
- * Reads each operand's shape as the letters it is named by ('NK' for x) and
- * returns their sizes; throws when an operand has the wrong rank or two
- * operands disagree on a letter.
- */
-export function denseDims(op: string, operands: [letters: string, shape: readonly number[]][]): Record<string, number> {
-  const dims: Record<string, number> = {};
-  for (const [letters, shape] of operands) {
-    if (shape.length !== letters.length || [...letters].some((l, i) => (dims[l] ??= shape[i]) !== shape[i])) {
-      const list = operands.map(([l, s]) => `${[...l].join('×')} = [${s.join(', ')}]`).join(', ');
-      throw new Error(`${op}: operand shapes ${list} do not agree`);
-    }
-  }
-  return dims;
-}
+import { denseDims } from './shapes.ts';
 
 /** y[n][m] = b[m] + Σ_k x[n][k]·w[k][m]. */
 export function denseForward(x: CpuTensor, w: CpuTensor, b: CpuTensor): CpuTensor {

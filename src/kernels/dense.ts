@@ -2,25 +2,8 @@
 // (shaders/dense-subgroups.wgsl where the device allows, else dense.wgsl), the
 // forward's split-K slices are summed with the bias by denseReduce, and the
 // bias gradient is a column sum.
-import { ceilDiv, dispatch1d, gpu, type GpuTensor, type Program } from './runtime.ts';
-import { denseDims } from './dense.ref.ts';
-
-/** Which GEMM kernel runs: both give the same results; tests run both. */
-export type DensePath = 'subgroups' | 'portable';
-
-/**
- * The subgroup size when the subgroup GEMM can run here: the device must have
- * one known size (min = max), so that a workgroup of that many invocations is
- * exactly one subgroup, and at least 8 lanes, since A comes from lanes 0..7.
- */
-function subgroupLanes(): number | null {
-  const sg = gpu().info.subgroups;
-  return sg && sg.min === sg.max && sg.min >= 8 ? sg.min : null;
-}
-
-export function defaultDensePath(): DensePath {
-  return subgroupLanes() === null ? 'portable' : 'subgroups';
-}
+import { ceilDiv, dispatch1d, type Engine, type GpuTensor, type KernelPath, type Program } from './engine.ts';
+import { denseDims } from './shapes.ts';
 
 /** C (I×J) = A (I×R) · B (R×J), either operand stored transposed; see dense.wgsl. */
 interface Gemm {
@@ -37,10 +20,9 @@ const TARGET_WORKGROUPS = 64;
 const MIN_CHUNK = 256;
 const REDUCE_WG = 256;
 
-function tileShape(path: DensePath): { rows: number; cols: number; workgroupSize: [number, number, number] } {
-  if (path === 'portable') return { rows: 64, cols: 32, workgroupSize: [8, 8, 1] };
-  const lanes = subgroupLanes();
-  if (lanes === null) throw new Error(`dense: the subgroup GEMM cannot run on ${gpu().info.name}`);
+function tileShape(g: Engine, path: KernelPath): { rows: number; cols: number; workgroupSize: [number, number, number] } {
+  const lanes = g.lanes(path, 'dense');
+  if (lanes === null) return { rows: 64, cols: 32, workgroupSize: [8, 8, 1] };
   return { rows: 32, cols: 4 * lanes, workgroupSize: [lanes, 1, 1] };
 }
 
@@ -52,9 +34,8 @@ function splitDepth(R: number, tiles: number, split: boolean): { S: number; chun
 }
 
 /** Records C = A·B into a new I×J tensor, or S×I×J partial sums when `split`. */
-function gemm(m: Gemm, a: GpuTensor, b: GpuTensor, path: DensePath, split: boolean): GpuTensor {
-  const g = gpu();
-  const tile = tileShape(path);
+function gemm(g: Engine, m: Gemm, a: GpuTensor, b: GpuTensor, path: KernelPath, split: boolean): GpuTensor {
+  const tile = tileShape(g, path);
   const dispatchXY: [number, number] = [ceilDiv(m.J, tile.cols), ceilDiv(m.I, tile.rows)];
   const { S, chunk } = splitDepth(m.R, dispatchXY[0] * dispatchXY[1], split);
   const lda = m.transA ? m.I : m.R;
@@ -73,10 +54,9 @@ function gemm(m: Gemm, a: GpuTensor, b: GpuTensor, path: DensePath, split: boole
 }
 
 /** x N×K, w K×M, b M → N×M. */
-export function denseForward(x: GpuTensor, w: GpuTensor, b: GpuTensor, path = defaultDensePath()): GpuTensor {
+export function denseForward(g: Engine, x: GpuTensor, w: GpuTensor, b: GpuTensor, path = g.kernelPath): GpuTensor {
   const { N, K, M } = denseDims('denseForward', [['NK', x.shape], ['KM', w.shape], ['M', b.shape]]);
-  const g = gpu();
-  const partial = gemm({ I: N, J: M, R: K, transA: false, transB: false }, x, w, path, true);
+  const partial = gemm(g, { I: N, J: M, R: K, transA: false, transB: false }, x, w, path, true);
   const y = g.empty([N, M]);
   g.run(
     { shader: 'dense.wgsl', entryPoint: 'denseReduce', workgroupSize: [REDUCE_WG, 1, 1], dispatch: dispatch1d(N * M, REDUCE_WG), uniforms: [N * M, M, partial.shape[0]] },
@@ -87,16 +67,15 @@ export function denseForward(x: GpuTensor, w: GpuTensor, b: GpuTensor, path = de
 }
 
 /** dy N×M, w K×M → dx N×K. */
-export function denseBackwardInput(dy: GpuTensor, w: GpuTensor, path = defaultDensePath()): GpuTensor {
+export function denseBackwardInput(g: Engine, dy: GpuTensor, w: GpuTensor, path = g.kernelPath): GpuTensor {
   const { N, K, M } = denseDims('denseBackwardInput', [['NM', dy.shape], ['KM', w.shape]]);
-  return gemm({ I: N, J: K, R: M, transA: false, transB: true }, dy, w, path, false);
+  return gemm(g, { I: N, J: K, R: M, transA: false, transB: true }, dy, w, path, false);
 }
 
 /** x N×K, dy N×M → dw K×M, db M. */
-export function denseBackwardWeights(x: GpuTensor, dy: GpuTensor, path = defaultDensePath()): { dw: GpuTensor; db: GpuTensor } {
+export function denseBackwardWeights(g: Engine, x: GpuTensor, dy: GpuTensor, path = g.kernelPath): { dw: GpuTensor; db: GpuTensor } {
   const { N, K, M } = denseDims('denseBackwardWeights', [['NK', x.shape], ['NM', dy.shape]]);
-  const g = gpu();
-  const dw = gemm({ I: K, J: M, R: N, transA: true, transB: false }, x, dy, path, false);
+  const dw = gemm(g, { I: K, J: M, R: N, transA: true, transB: false }, x, dy, path, false);
   const db = g.empty([M]);
   g.run(
     { shader: 'dense.wgsl', entryPoint: 'denseBiasGrad', workgroupSize: [REDUCE_WG, 1, 1], dispatch: [ceilDiv(M, REDUCE_WG), 1, 1], uniforms: [N, M] },

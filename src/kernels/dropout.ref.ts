@@ -2,6 +2,7 @@
 // PCG hash (Jarzynski & Olano, JCGT 2020) in u32 arithmetic: Math.imul for the
 // wrapping multiply, >>> 0 to stay unsigned, so the masks match bit for bit.
 import { CpuTensor } from './cpu-tensor.ts';
+import { assertDropout } from './shapes.ts';
 
 function pcgHash(v: number): number {
   const state = (Math.imul(v, 747796405) + 2891336453) >>> 0;
@@ -14,7 +15,7 @@ function dropoutBits(seed: number, step: number, i: number): number {
 }
 
 function applyMask(t: CpuTensor, rate: number, seed: number, step: number): CpuTensor {
-  if (!(rate >= 0 && rate < 1)) throw new Error(`dropout: rate ${rate} is outside [0, 1)`);
+  assertDropout(rate, seed, step);
   const threshold = Math.floor(rate * 2 ** 32);
   const out = new CpuTensor(t.shape);
   for (let i = 0; i < t.size; i++) {

@@ -1,7 +1,7 @@
 // Elementwise add on the GPU (shaders/elementwise.wgsl), and the dispatch
 // that every vec4 elementwise kernel shares (shaders/activation.wgsl too).
-import { ceilDiv, dispatch1d, gpu, type GpuTensor, type Program, type Uniform } from './runtime.ts';
-import { assertSameShape } from './elementwise.ref.ts';
+import { ceilDiv, dispatch1d, type Engine, type GpuTensor, type Program, type Uniform } from './engine.ts';
+import { assertSameShape } from './shapes.ts';
 
 const WG = 256;
 /** Consecutive vec4s per invocation: 4 runs about 1.7× faster than 1 on lavapipe, 8 no faster than 4. */
@@ -12,8 +12,7 @@ const VEC4S = 4;
  * ⌊n/4⌋ vec4s, then `${entryPoint}Tail` for the last n % 4 values. The
  * uniforms start with n.
  */
-export function runElementwise(shader: string, entryPoint: string, n: number, uniforms: Uniform[], buffers: GPUBuffer[]): void {
-  const g = gpu();
+export function runElementwise(g: Engine, shader: string, entryPoint: string, n: number, uniforms: Uniform[], buffers: GPUBuffer[]): void {
   const vec4s: Program = {
     shader,
     entryPoint,
@@ -26,9 +25,9 @@ export function runElementwise(shader: string, entryPoint: string, n: number, un
   if (n % 4 !== 0) g.run({ ...vec4s, entryPoint: `${entryPoint}Tail`, dispatch: [1, 1, 1] }, buffers);
 }
 
-export function add(a: GpuTensor, b: GpuTensor): GpuTensor {
+export function add(g: Engine, a: GpuTensor, b: GpuTensor): GpuTensor {
   assertSameShape(a, b);
-  const y = gpu().empty(a.shape);
-  runElementwise('elementwise.wgsl', 'add', a.size, [], [a.buffer, b.buffer, y.buffer]);
+  const y = g.empty(a.shape);
+  runElementwise(g, 'elementwise.wgsl', 'add', a.size, [], [a.buffer, b.buffer, y.buffer]);
   return y;
 }

@@ -1,4 +1,5 @@
-// The Backend on WebGPU: each primitive is one kernel family's dispatcher.
+// The Backend on WebGPU: each primitive is one kernel family's dispatcher,
+// bound to one engine.
 import type { Backend } from './backend.ts';
 import { leakyReluBackward, leakyReluForward } from './activation.ts';
 import { conv2dBackwardFilter, conv2dBackwardInput, conv2dForward } from './conv2d.ts';
@@ -6,35 +7,42 @@ import { sigmoid, sigmoidBinaryCrossEntropy, softmax, softmaxCrossEntropy } from
 import { denseBackwardInput, denseBackwardWeights, denseForward } from './dense.ts';
 import { dropoutBackward, dropoutForward } from './dropout.ts';
 import { add } from './elementwise.ts';
+import type { Engine, GpuTensor } from './engine.ts';
 import { maxPool2dBackward, maxPool2dForward } from './maxpool2d.ts';
 import { adamUpdate, rmspropUpdate } from './optimizers.ts';
-import { gpu, type GpuTensor } from './runtime.ts';
 
-export const gpuBackend: Backend<GpuTensor> = {
-  name: 'gpu',
-  fromArray: (data, shape) => gpu().upload(data, shape),
-  write: (t, data) => gpu().write(t, data),
-  toArray: async (t) => Float64Array.from(t.dtype === 'u32' ? await gpu().readU32(t) : await gpu().read(t)),
-  reshape: (t, shape) => t.reshape(shape),
-  dispose: (t) => t.dispose(),
-  flush: () => gpu().submit(),
-  add,
-  conv2dForward,
-  conv2dBackwardInput,
-  conv2dBackwardFilter,
-  maxPool2dForward,
-  maxPool2dBackward,
-  denseForward,
-  denseBackwardInput,
-  denseBackwardWeights,
-  leakyReluForward,
-  leakyReluBackward,
-  softmax,
-  sigmoid,
-  softmaxCrossEntropy,
-  sigmoidBinaryCrossEntropy,
-  dropoutForward,
-  dropoutBackward,
-  rmspropUpdate,
-  adamUpdate,
-};
+export function gpuBackend(g: Engine): Backend<GpuTensor> {
+  return {
+    name: 'gpu',
+    fromArray: (data, shape) => g.upload(data, shape),
+    empty: (shape) => g.empty(shape),
+    write: (t, data) => g.write(t, data),
+    toArray: async (t) => Float64Array.from(t.dtype === 'u32' ? await g.readU32(t) : await g.read(t)),
+    readRange: async (t, start, count) => Float64Array.from(await g.readRange(t, start, count)),
+    copy: (src, srcStart, dst, dstStart, count) => g.copy(src, srcStart, dst, dstStart, count),
+    reshape: (t, shape) => t.reshape(shape),
+    dispose: (t) => t.dispose(),
+    flush: () => g.submit(),
+    sync: () => g.sync(),
+    inferenceBatch: (activationValues, requested) => g.inferenceBatch(activationValues, requested),
+    add: (a, b) => add(g, a, b),
+    conv2dForward: (x, w, b) => conv2dForward(g, x, w, b),
+    conv2dBackwardInput: (dy, w) => conv2dBackwardInput(g, dy, w),
+    conv2dBackwardFilter: (x, dy, k) => conv2dBackwardFilter(g, x, dy, k),
+    maxPool2dForward: (x) => maxPool2dForward(g, x),
+    maxPool2dBackward: (dy, argmax, xShape) => maxPool2dBackward(g, dy, argmax, xShape),
+    denseForward: (x, w, b) => denseForward(g, x, w, b),
+    denseBackwardInput: (dy, w) => denseBackwardInput(g, dy, w),
+    denseBackwardWeights: (x, dy) => denseBackwardWeights(g, x, dy),
+    leakyReluForward: (x, alpha) => leakyReluForward(g, x, alpha),
+    leakyReluBackward: (x, dy, alpha) => leakyReluBackward(g, x, dy, alpha),
+    softmax: (logits) => softmax(g, logits),
+    sigmoid: (logits) => sigmoid(g, logits),
+    softmaxCrossEntropy: (logits, onehot, loss) => softmaxCrossEntropy(g, logits, onehot, loss),
+    sigmoidBinaryCrossEntropy: (logits, targets, loss) => sigmoidBinaryCrossEntropy(g, logits, targets, loss),
+    dropoutForward: (x, rate, seed, step) => dropoutForward(g, x, rate, seed, step),
+    dropoutBackward: (dy, rate, seed, step) => dropoutBackward(g, dy, rate, seed, step),
+    rmspropUpdate: (param, grad, acc, h) => rmspropUpdate(g, param, grad, acc, h),
+    adamUpdate: (param, grad, m, v, h) => adamUpdate(g, param, grad, m, v, h),
+  };
+}

@@ -1,13 +1,7 @@
 // CPU references for shaders/maxpool2d.wgsl, in float64. argmax holds the
 // winning cell of each window (dy*2+dx) as a float.
 import { CpuTensor } from './cpu-tensor.ts';
-
-/** N×H×W×C → N×⌈H/2⌉×⌈W/2⌉×C: TF 'same' pooling pads odd sizes at the end. */
-export function pooledShape(xShape: readonly number[]): number[] {
-  if (xShape.length !== 4) throw new Error(`maxPool2d: x must be N×H×W×C, got [${xShape.join(', ')}]`);
-  const [N, H, W, C] = xShape;
-  return [N, Math.ceil(H / 2), Math.ceil(W / 2), C];
-}
+import { pooledShape } from './shapes.ts';
 
 export function maxPool2dForward(x: CpuTensor): { y: CpuTensor; argmax: CpuTensor } {
   const [N, H, W, C] = x.shape;

@@ -1,6 +1,6 @@
 // 2×2 max pooling forward and backward on the GPU (shaders/maxpool2d.wgsl).
-import { ceilDiv, gpu, type GpuTensor } from './runtime.ts';
-import { pooledShape } from './maxpool2d.ref.ts';
+import { ceilDiv, type Engine, type GpuTensor } from './engine.ts';
+import { pooledShape } from './shapes.ts';
 
 // 64 invocations a workgroup, across channel groups first (up to the next
 // power of two of their count, so that 1 or 3 channels waste few lanes), then
@@ -13,14 +13,14 @@ const MAX_GROUPS = 65_535;
  * the vec4 variant of `entryPoint` where the channels split into vec4s, in
  * as many dispatches as the 65,535 limit on z requires.
  */
-function runPooling(entryPoint: string, xShape: readonly number[], buffers: GPUBuffer[]): void {
+function runPooling(g: Engine, entryPoint: string, xShape: readonly number[], buffers: GPUBuffer[]): void {
   const [N, H, W, C] = xShape;
   const [, Ho, Wo] = pooledShape(xShape);
   const vec4 = C % 4 === 0;
   const groups = vec4 ? C / 4 : C;
   const wx = Math.min(WG, 2 ** Math.ceil(Math.log2(groups)));
   for (let z0 = 0; z0 < N * Ho; z0 += MAX_GROUPS) {
-    gpu().run(
+    g.run(
       {
         shader: 'maxpool2d.wgsl',
         entryPoint: vec4 ? `${entryPoint}Vec4` : entryPoint,
@@ -33,18 +33,16 @@ function runPooling(entryPoint: string, xShape: readonly number[], buffers: GPUB
   }
 }
 
-export function maxPool2dForward(x: GpuTensor): { y: GpuTensor; argmax: GpuTensor } {
-  const g = gpu();
+export function maxPool2dForward(g: Engine, x: GpuTensor): { y: GpuTensor; argmax: GpuTensor } {
   const yShape = pooledShape(x.shape);
   const y = g.empty(yShape);
   const argmax = g.empty(yShape, 'u32');
-  runPooling('maxPool2dForward', x.shape, [x.buffer, y.buffer, argmax.buffer]);
+  runPooling(g, 'maxPool2dForward', x.shape, [x.buffer, y.buffer, argmax.buffer]);
   return { y, argmax };
 }
 
-export function maxPool2dBackward(dy: GpuTensor, argmax: GpuTensor, xShape: readonly number[]): GpuTensor {
-  const g = gpu();
+export function maxPool2dBackward(g: Engine, dy: GpuTensor, argmax: GpuTensor, xShape: readonly number[]): GpuTensor {
   const dx = g.empty(xShape);
-  runPooling('maxPool2dBackward', xShape, [dy.buffer, argmax.buffer, dx.buffer]);
+  runPooling(g, 'maxPool2dBackward', xShape, [dy.buffer, argmax.buffer, dx.buffer]);
   return dx;
 }

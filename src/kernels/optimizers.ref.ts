@@ -3,15 +3,10 @@
 // at a time, in place on param and the optimizer state.
 import type { AdamHyper, RmspropHyper } from './backend.ts';
 import type { CpuTensor } from './cpu-tensor.ts';
-
-function checkSizes(what: string, tensors: CpuTensor[]): void {
-  if (tensors.some((t) => t.size !== tensors[0].size)) {
-    throw new Error(`${what}: param, grad and state sizes differ: ${tensors.map((t) => `[${t.shape}]`).join(' ')}`);
-  }
-}
+import { assertAdamStep, assertSameSizes } from './shapes.ts';
 
 export function rmspropUpdate(param: CpuTensor, grad: CpuTensor, acc: CpuTensor, h: RmspropHyper): void {
-  checkSizes('rmspropUpdate', [param, grad, acc]);
+  assertSameSizes('rmspropUpdate', [param, grad, acc]);
   for (let i = 0; i < param.size; i++) {
     const g = grad.data[i];
     acc.data[i] = h.rho * acc.data[i] + (1 - h.rho) * g * g;
@@ -20,8 +15,8 @@ export function rmspropUpdate(param: CpuTensor, grad: CpuTensor, acc: CpuTensor,
 }
 
 export function adamUpdate(param: CpuTensor, grad: CpuTensor, m: CpuTensor, v: CpuTensor, h: AdamHyper): void {
-  checkSizes('adamUpdate', [param, grad, m, v]);
-  if (!Number.isInteger(h.t) || h.t < 1) throw new Error(`adamUpdate: step t = ${h.t} must be an integer ≥ 1`);
+  assertSameSizes('adamUpdate', [param, grad, m, v]);
+  assertAdamStep(h.t);
   // Keras 2 folds the bias corrections of m and v into the step size.
   const lrT = (h.lr * Math.sqrt(1 - h.beta2 ** h.t)) / (1 - h.beta1 ** h.t);
   for (let i = 0; i < param.size; i++) {

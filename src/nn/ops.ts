@@ -1,7 +1,7 @@
 // The differentiable primitives on the tape: each forward sits beside its
 // backward, and each backward keeps only what it needs (as Burn's and tfjs's
 // `inputsToSave`): ReLU its input, max-pool its arg-max, dropout its seed.
-import type { Tensor } from '../kernels/backend.ts';
+import type { LossName, Tensor } from '../kernels/backend.ts';
 import type { Tape, Variable } from './tape.ts';
 
 /** y = conv(x, w) + b, 'same', stride 1. */
@@ -66,15 +66,15 @@ export function flatten<T extends Tensor>(tape: Tape<T>, x: Variable<T>): Variab
  * dlogits, so its backward is a root that needs no incoming gradient.
  * Returns the probabilities (N×C), not a gradient-carrying Variable.
  */
-export function softmaxCrossEntropy<T extends Tensor>(tape: Tape<T>, logits: Variable<T>, onehot: T): T {
-  const { probs, dlogits } = tape.backend.softmaxCrossEntropy(logits.value, onehot);
+export function softmaxCrossEntropy<T extends Tensor>(tape: Tape<T>, logits: Variable<T>, onehot: T, loss: LossName): T {
+  const { probs, dlogits } = tape.backend.softmaxCrossEntropy(logits.value, onehot, loss);
   rootLoss(tape, logits, dlogits);
   return tape.keep(probs);
 }
 
 /** Sigmoid + binary cross-entropy, fused likewise (logits N×1). */
-export function sigmoidBinaryCrossEntropy<T extends Tensor>(tape: Tape<T>, logits: Variable<T>, targets: T): T {
-  const { probs, dlogits } = tape.backend.sigmoidBinaryCrossEntropy(logits.value, targets);
+export function sigmoidBinaryCrossEntropy<T extends Tensor>(tape: Tape<T>, logits: Variable<T>, targets: T, loss: LossName): T {
+  const { probs, dlogits } = tape.backend.sigmoidBinaryCrossEntropy(logits.value, targets, loss);
   rootLoss(tape, logits, dlogits);
   return tape.keep(probs);
 }

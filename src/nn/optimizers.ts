@@ -1,8 +1,15 @@
 // Optimizers over a model's parameters: per-parameter state tensors on the
 // backend, one in-place update kernel per parameter per step.
 import type { AdamHyper, Backend, RmspropHyper, Tensor } from '../kernels/backend.ts';
-import { ADAM_DEFAULTS, RMSPROP_DEFAULTS } from '../kernels/optimizers.ts';
 import type { Parameter } from './layers.ts';
+
+/**
+ * Keras 2's defaults (keras/optimizers.py: RMSprop(learning_rate=0.001,
+ * rho=0.9), Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999), epsilon
+ * K.epsilon() = 1e-7), which the paper's notebook used.
+ */
+export const RMSPROP_DEFAULTS: Readonly<RmspropHyper> = { lr: 0.001, rho: 0.9, epsilon: 1e-7 };
+export const ADAM_DEFAULTS: Readonly<Omit<AdamHyper, 't'>> = { lr: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
 
 export type OptimizerName = 'rmsprop' | 'adam';
 export const OPTIMIZER_NAMES: readonly OptimizerName[] = ['rmsprop', 'adam'];
@@ -64,7 +71,7 @@ export abstract class Optimizer<T extends Tensor> {
   }
 }
 
-/** Keras 2 RMSprop (defaults lr 0.001, rho 0.9, epsilon 1e-7). */
+/** Keras 2 RMSprop. */
 export class RMSprop<T extends Tensor> extends Optimizer<T> {
   readonly name = 'rmsprop';
   protected readonly slotsPerParam = 1;
@@ -76,7 +83,7 @@ export class RMSprop<T extends Tensor> extends Optimizer<T> {
   }
 }
 
-/** Keras 2 Adam (defaults lr 0.001, beta1 0.9, beta2 0.999, epsilon 1e-7). */
+/** Keras 2 Adam. */
 export class Adam<T extends Tensor> extends Optimizer<T> {
   readonly name = 'adam';
   protected readonly slotsPerParam = 2;

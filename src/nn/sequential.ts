@@ -1,17 +1,20 @@
 // A stack of layers built from a ModelSpec on one backend, after Keras's
 // Sequential: named layers, parameter count, summary, forward, loss, predict.
-import type { Backend, Tensor } from '../kernels/backend.ts';
+import type { Backend, LossName, Tensor } from '../kernels/backend.ts';
 import { glorotUniform, mulberry32 } from './init.ts';
 import { Conv2D, Dense, Dropout, Flatten, LeakyReLU, MaxPool2D, OutputActivation, type Context, type Layer, type Parameter } from './layers.ts';
 import { sigmoidBinaryCrossEntropy, softmaxCrossEntropy } from './ops.ts';
 import type { ModelSpec } from './spec.ts';
 import { Tape, Variable } from './tape.ts';
 
-/** Weights as plain data, keyed by Keras layer name (checkpoints, keras-io). */
+/** Weights as plain data, keyed by Keras layer name (checkpoints, src/io/keras-hdf5.ts). */
 export interface LayerWeights {
   name: string;
   weights: { name: string; shape: number[]; values: Float32Array }[];
 }
+
+/** The cross-entropy a model trains with unless told: from the logits, as tf.keras. */
+export const DEFAULT_LOSS: LossName = 'logits';
 
 export class Sequential<T extends Tensor> {
   private constructor(
@@ -19,6 +22,8 @@ export class Sequential<T extends Tensor> {
     readonly backend: Backend<T>,
     readonly layers: Layer<T>[],
     readonly head: 'softmax' | 'sigmoid',
+    /** Which cross-entropy `loss` differentiates (Keras's compile(loss=...)). */
+    readonly lossName: LossName,
   ) {}
 
   /**
@@ -26,7 +31,7 @@ export class Sequential<T extends Tensor> {
    * from `seed`, naming them as Keras 2 does (conv2d_1, max_pooling2d_1, ...).
    * A layer's activation argument becomes a layer of its own, as on the tape.
    */
-  static build<T extends Tensor>(spec: ModelSpec, backend: Backend<T>, seed: number): Sequential<T> {
+  static build<T extends Tensor>(spec: ModelSpec, backend: Backend<T>, seed: number, lossName: LossName = DEFAULT_LOSS): Sequential<T> {
     const random = mulberry32(seed);
     const counts = new Map<string, number>();
     const name = (kind: string) => {
@@ -85,7 +90,7 @@ export class Sequential<T extends Tensor> {
     }
     if (!head) throw new Error('the model must end with a softmax or sigmoid output');
     if (head === 'sigmoid' && shape[1] !== 1) throw new Error(`a sigmoid output needs 1 unit, got ${shape[1]}`);
-    return new Sequential(spec, backend, layers, head);
+    return new Sequential(spec, backend, layers, head, lossName);
   }
 
   parameters(): Parameter<T>[] {
@@ -121,9 +126,10 @@ export class Sequential<T extends Tensor> {
     return this.layers.reduce((h, l) => l.forward(tape, h, ctx), x);
   }
 
-  /** The fused output activation + loss; returns the probabilities. */
+  /** The fused output activation + the model's loss; returns the probabilities. */
   loss(tape: Tape<T>, logits: Variable<T>, targets: T): T {
-    return this.head === 'softmax' ? softmaxCrossEntropy(tape, logits, targets) : sigmoidBinaryCrossEntropy(tape, logits, targets);
+    const fused = this.head === 'softmax' ? softmaxCrossEntropy : sigmoidBinaryCrossEntropy;
+    return fused(tape, logits, targets, this.lossName);
   }
 
   /** Inference: probabilities for x, a fresh tensor the caller disposes. */

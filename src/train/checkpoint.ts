@@ -1,9 +1,10 @@
 // Checkpoints are Keras 2 HDF5 files (a model Keras can load), with
 // Handscan's training state beside the weights in the /handscan group that
 // Keras ignores: the optimizer's slots, the epochs done, the history and the
-// best validation loss so far. Writes are atomic (keras-io.ts).
+// best validation loss so far. Writes are atomic (src/io/keras-hdf5.ts).
 import type { Backend, Tensor } from '../kernels/backend.ts';
-import { kerasLayers, kerasModelConfigOf, parseKerasModelConfig, readKerasWeights, writeKerasWeights } from '../nn/keras-io.ts';
+import { readKerasWeights, writeKerasWeights } from '../io/keras-hdf5.ts';
+import { kerasLayers, kerasModelConfigOf, parseKerasModelConfig } from '../nn/keras-config.ts';
 import type { Optimizer, OptimizerState } from '../nn/optimizers.ts';
 import { modelSpec, type ModelName } from '../nn/models.ts';
 import { Sequential, type LayerWeights } from '../nn/sequential.ts';

@@ -1,20 +1,28 @@
 // A training run's configuration: the paper's protocol as a preset, a short
 // preset for machines without a GPU, and the user's overrides on top.
 import { isLabelScheme, LABEL_SCHEMES, type LabelScheme } from '../data/labels.ts';
+import type { LossName } from '../kernels/backend.ts';
 import { MODEL_NAMES, type ModelName } from '../nn/models.ts';
-import { OPTIMIZER_NAMES, type OptimizerName } from '../nn/optimizers.ts';
+import { ADAM_DEFAULTS, OPTIMIZER_NAMES, RMSPROP_DEFAULTS, type OptimizerName } from '../nn/optimizers.ts';
+import { DEFAULT_LOSS } from '../nn/sequential.ts';
 import { numberOption } from './command.ts';
 import { UsageError } from '../errors.ts';
 import { DEFAULT_RECALL_TARGET } from './metrics.ts';
 
 export type PresetName = 'paper' | 'quick';
 export const PRESET_NAMES: readonly PresetName[] = ['paper', 'quick'];
+export const LOSS_NAMES: readonly LossName[] = ['logits', 'keras2-clipped'];
 
 export interface RunConfig {
   model: ModelName;
   labels: LabelScheme;
   optimizer: OptimizerName;
   lr: number;
+  /**
+   * The cross-entropy: from the logits (tf.keras's), or Keras 2.2's clipped one
+   * for exact reproduction. A run saved before the option trained with the latter.
+   */
+  loss: LossName;
   batchSize: number;
   epochs: number;
   /**
@@ -36,8 +44,8 @@ export interface RunConfig {
  */
 export function paperProtocol(model: ModelName): Pick<RunConfig, 'optimizer' | 'lr' | 'batchSize' | 'epochs' | 'samplesPerEpoch'> {
   return model === 'initial'
-    ? { optimizer: 'rmsprop', lr: 0.001, batchSize: 64, epochs: 50, samplesPerEpoch: null }
-    : { optimizer: 'adam', lr: 0.001, batchSize: 128, epochs: 200, samplesPerEpoch: null };
+    ? { optimizer: 'rmsprop', lr: RMSPROP_DEFAULTS.lr, batchSize: 64, epochs: 50, samplesPerEpoch: null }
+    : { optimizer: 'adam', lr: ADAM_DEFAULTS.lr, batchSize: 128, epochs: 200, samplesPerEpoch: null };
 }
 
 /**
@@ -60,6 +68,7 @@ export const TRAIN_OPTIONS = {
   'samples-per-epoch': { type: 'string' },
   optimizer: { type: 'string' },
   lr: { type: 'string' },
+  loss: { type: 'string' },
   seed: { type: 'string' },
   augment: { type: 'boolean' },
   out: { type: 'string' },
@@ -93,6 +102,7 @@ export function resolveConfig(values: Record<string, string | boolean | undefine
     labels,
     optimizer: choice('optimizer', str('optimizer'), OPTIMIZER_NAMES, base.optimizer),
     lr: numberOption('train', 'lr', str('lr'), base.lr, (v) => v > 0 && v < 10, 'a learning rate in (0, 10)'),
+    loss: choice('loss', str('loss'), LOSS_NAMES, DEFAULT_LOSS),
     batchSize: numberOption('train', 'batch-size', str('batch-size'), base.batchSize, (v) => positiveInt(v) && v <= 4096, 'an integer in 1..4096'),
     epochs: numberOption('train', 'epochs', str('epochs'), base.epochs, positiveInt, 'a positive integer'),
     samplesPerEpoch: samples === 'all' ? null : samples === undefined ? base.samplesPerEpoch : numberOption('train', 'samples-per-epoch', samples, 0, positiveInt, "a positive integer or 'all'"),
@@ -112,6 +122,7 @@ export function describeConfig(c: RunConfig): string {
     `model         ${c.model}`,
     `labels        ${c.labels}`,
     `optimizer     ${c.optimizer} (lr ${c.lr}, Keras 2 defaults otherwise)`,
+    `loss          ${c.loss === 'logits' ? 'cross-entropy from the logits (as tf.keras)' : "Keras 2.2's cross-entropy, probabilities clipped to [1e-7, 1 - 1e-7]"}`,
     `batch size    ${c.batchSize}`,
     `epochs        ${c.epochs}, each of ${epoch}`,
     `augment       ${c.augment ? 'flips and 90° rotations' : 'no'}`,

@@ -1,13 +1,14 @@
-// The GPU training and inference loops. A training step is one submit with no
-// readback inside it: each step copies its batch's probabilities into an
-// epoch-long GPU buffer, and the host reads that buffer in slices every few
-// steps (for the progress bar) and at the end of the epoch (for the loss and
-// accuracy, computed from the probabilities exactly as Keras defines them).
-import { gpuBackend } from '../kernels/gpu-backend.ts';
-import { gpu, type GpuTensor } from '../kernels/runtime.ts';
+// The training and inference loops, on any backend (the model's). A training
+// step is one submit with no readback inside it: each step copies its batch's
+// probabilities into an epoch-long buffer, and the host reads that buffer in
+// slices every few steps (for the progress bar) and at the end of the epoch
+// (for the loss and accuracy, computed from the probabilities exactly as
+// Keras defines them, and for the sign of a run gone dead).
+import type { LossName, Tensor } from '../kernels/backend.ts';
+import { atClip, crossEntropySum } from '../kernels/cross-entropy.ref.ts';
 import { mulberry32 } from '../nn/init.ts';
 import type { Optimizer } from '../nn/optimizers.ts';
-import type { Sequential } from '../nn/sequential.ts';
+import { DEFAULT_LOSS, type Sequential } from '../nn/sequential.ts';
 import { Tape } from '../nn/tape.ts';
 import { trainStep } from '../nn/train-step.ts';
 
@@ -34,29 +35,46 @@ export interface Tally {
   count: number;
 }
 
-const EPS = 1e-7;
-
 /**
  * Adds predictions `probs` (rows of `width`: 1 = sigmoid) for the samples with
- * class indices `labels` to a tally: the clipped cross-entropy Keras reports,
- * and accuracy by arg-max (or p ≥ 0.5 for a sigmoid).
+ * class indices `labels` to a tally: the cross-entropy `loss` reports (the
+ * model's; the default for a file without one), and accuracy by arg-max (or
+ * p ≥ 0.5 for a sigmoid).
  */
-export function tally(t: Tally, probs: ArrayLike<number>, labels: ArrayLike<number>, width: number): void {
-  const clip = (p: number) => Math.min(Math.max(p, EPS), 1 - EPS);
+export function tally(t: Tally, probs: ArrayLike<number>, labels: ArrayLike<number>, width: number, loss: LossName = DEFAULT_LOSS): void {
+  const targets = new Float64Array(probs.length);
   for (let i = 0; i < labels.length; i++) {
     const y = labels[i];
     if (width === 1) {
-      const p = probs[i];
-      t.loss -= y === 1 ? Math.log(clip(p)) : Math.log(1 - clip(p));
-      t.correct += Number((p >= 0.5 ? 1 : 0) === y);
+      targets[i] = y;
+      t.correct += Number((probs[i] >= 0.5 ? 1 : 0) === y);
     } else {
+      targets[i * width + y] = 1;
       let best = 0;
       for (let c = 1; c < width; c++) if (probs[i * width + c] > probs[i * width + best]) best = c;
-      t.loss -= Math.log(clip(probs[i * width + y]));
       t.correct += Number(best === y);
     }
-    t.count++;
   }
+  t.loss += crossEntropySum(probs, targets, width, loss);
+  t.count += labels.length;
+}
+
+/** A training epoch's tally, with what tells a dead run. */
+export interface EpochTally extends Tally {
+  /** Samples whose true class's probability sat at Keras 2.2's clip (for a sigmoid: whose p did). */
+  atClip: number;
+}
+
+/**
+ * Whether an epoch trained nothing: under Keras 2.2's clipped loss, every
+ * sample's true-class probability sat at the clip, so every gradient of the
+ * epoch was exactly zero and the weights stayed put (RMSprop moves nothing on
+ * a zero gradient; Adam only coasts on momentum that decays); and some answers
+ * were wrong, so it is stuck rather than fitted. From the logits a wrong answer
+ * always has a gradient, so that loss cannot go dead this way.
+ */
+export function wentDead(t: EpochTally, loss: LossName): boolean {
+  return loss === 'keras2-clipped' && t.atClip === t.count && t.correct < t.count;
 }
 
 /** The samples' order in epoch `epoch`: a permutation fixed by (seed, epoch), so `--resume` replays it. */
@@ -74,7 +92,7 @@ export function epochOrder(count: number, seed: number, epoch: number): Uint32Ar
 const READ_EVERY = 8;
 
 /** Host-side staging for one batch: reused every step. */
-class Staging {
+class Staging<T extends Tensor> {
   private x = new Float32Array(0);
   private y = new Float32Array(0);
   constructor(
@@ -82,7 +100,7 @@ class Staging {
     private readonly imageSize: number,
   ) {}
   /** Uploads the batch of `indices` as fresh pooled tensors (released with the step's tape). */
-  upload(tape: Tape<GpuTensor>, indices: ArrayLike<number>, inputShape: readonly number[], augmentSeed?: number): { x: GpuTensor; targets: GpuTensor } {
+  upload(tape: Tape<T>, indices: ArrayLike<number>, inputShape: readonly number[], augmentSeed?: number): { x: T; targets: T } {
     const n = indices.length;
     if (this.x.length < n * this.imageSize) {
       this.x = new Float32Array(n * this.imageSize);
@@ -93,8 +111,8 @@ class Staging {
     y.fill(0);
     this.source.fill(indices, x, y, augmentSeed);
     return {
-      x: tape.keep(gpuBackend.fromArray(x, [n, ...inputShape])),
-      targets: tape.keep(gpuBackend.fromArray(y, [n, this.source.classes])),
+      x: tape.keep(tape.backend.fromArray(x, [n, ...inputShape])),
+      targets: tape.keep(tape.backend.fromArray(y, [n, this.source.classes])),
     };
   }
 }
@@ -108,28 +126,31 @@ export interface EpochProgress {
 }
 
 /**
- * One epoch of training over `source` in `order`; returns the epoch's mean
- * loss and accuracy (of the predictions made before each update, as Keras).
+ * One epoch of training over `source` in `order`; returns the epoch's tally
+ * (of the predictions made before each update, as Keras) under the model's
+ * loss, with the count wentDead reads.
  */
-export async function trainEpoch(
-  model: Sequential<GpuTensor>,
-  optimizer: Optimizer<GpuTensor>,
+export async function trainEpoch<T extends Tensor>(
+  model: Sequential<T>,
+  optimizer: Optimizer<T>,
   source: BatchSource,
   order: Uint32Array,
   batchSize: number,
   opts: { augmentSeed?: number; onProgress?: (p: EpochProgress) => void } = {},
-): Promise<Tally> {
-  const g = gpu();
+): Promise<EpochTally> {
+  const b = model.backend;
   const width = model.classes;
   const inputShape = model.spec.inputShape;
-  const staging = new Staging(source, inputShape[0] * inputShape[1] * inputShape[2]);
-  const all = g.empty([order.length, width]);
-  const t: Tally = { loss: 0, correct: 0, count: 0 };
-  const tape = new Tape(gpuBackend);
+  const staging = new Staging<T>(source, inputShape[0] * inputShape[1] * inputShape[2]);
+  const all = b.empty([order.length, width]);
+  const t: EpochTally = { loss: 0, correct: 0, count: 0, atClip: 0 };
+  const tape = new Tape(b);
   let readFrom = 0;
   const readBack = async (upTo: number) => {
-    const probs = await g.readRange(all, readFrom * width, (upTo - readFrom) * width);
-    tally(t, probs, Array.from(order.subarray(readFrom, upTo), (i) => source.labels[i]), width);
+    const probs = await b.readRange(all, readFrom * width, (upTo - readFrom) * width);
+    const labels = Array.from(order.subarray(readFrom, upTo), (i) => source.labels[i]);
+    tally(t, probs, labels, width, model.lossName);
+    labels.forEach((y, i) => (t.atClip += Number(atClip(width === 1 ? probs[i] : probs[i * width + y]))));
     readFrom = upTo;
     opts.onProgress?.({ done: upTo, loss: t.loss / t.count, accuracy: t.correct / t.count });
   };
@@ -140,14 +161,14 @@ export async function trainEpoch(
     const augmentSeed = opts.augmentSeed === undefined ? undefined : (opts.augmentSeed ^ Math.imul(step, 0x85ebca6b)) >>> 0;
     const { x, targets } = staging.upload(tape, indices, inputShape, augmentSeed);
     const probs = trainStep(tape, model, optimizer, x, targets, step);
-    g.copy(probs.buffer, 0, all.buffer, start * width * 4, indices.length * width * 4);
+    b.copy(probs, 0, all, start * width, indices.length * width);
     tape.reset(model.parameters());
-    g.submit();
+    b.flush();
     if ((batch + 1) % READ_EVERY === 0) await readBack(start + indices.length);
   }
   if (readFrom < order.length) await readBack(order.length);
-  all.dispose();
-  g.submit();
+  b.dispose(all);
+  b.flush();
   return t;
 }
 
@@ -155,36 +176,34 @@ export async function trainEpoch(
  * Inference over samples `indices` of `source` (all of them by default):
  * returns the probabilities, N×classes, read back once at the end.
  */
-export async function predictAll(
-  model: Sequential<GpuTensor>,
+export async function predictAll<T extends Tensor>(
+  model: Sequential<T>,
   source: BatchSource,
-  batchSize: number,
-  opts: { indices?: Uint32Array; onProgress?: (done: number) => void } = {},
+  opts: { indices?: Uint32Array; batchSize?: number; onProgress?: (done: number) => void } = {},
 ): Promise<Float32Array> {
-  const g = gpu();
+  const b = model.backend;
   const indices = opts.indices ?? Uint32Array.from({ length: source.count }, (_, i) => i);
-  // Inference batches are a throughput choice: cap them so that every activation fits one binding.
-  batchSize = Math.max(1, Math.min(batchSize, Math.floor(g.maxTensorBytes / (4 * model.largestActivation()))));
+  const batchSize = b.inferenceBatch(model.largestActivation(), opts.batchSize);
   const width = model.classes;
   const inputShape = model.spec.inputShape;
-  const staging = new Staging(source, inputShape[0] * inputShape[1] * inputShape[2]);
-  const all = g.empty([indices.length, width]);
-  const tape = new Tape(gpuBackend);
+  const staging = new Staging<T>(source, inputShape[0] * inputShape[1] * inputShape[2]);
+  const all = b.empty([indices.length, width]);
+  const tape = new Tape(b);
   for (let start = 0, batch = 0; start < indices.length; start += batchSize, batch++) {
     const part = indices.subarray(start, Math.min(start + batchSize, indices.length));
     const { x } = staging.upload(tape, part, inputShape);
     const probs = tape.keep(model.predict(x));
-    g.copy(probs.buffer, 0, all.buffer, start * width * 4, part.length * width * 4);
+    b.copy(probs, 0, all, start * width, part.length * width);
     tape.reset();
-    g.submit();
+    b.flush();
     if ((batch + 1) % READ_EVERY === 0) {
-      await g.device.queue.onSubmittedWorkDone();
+      await b.sync();
       opts.onProgress?.(start + part.length);
     }
   }
-  const out = await g.read(all);
-  all.dispose();
-  g.submit();
+  const out = Float32Array.from(await b.toArray(all));
+  b.dispose(all);
+  b.flush();
   opts.onProgress?.(indices.length);
   return out;
 }

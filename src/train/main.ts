@@ -2,7 +2,7 @@
 // handscan: train, evaluate and run the SDSS-II hand-scanning CNNs on WebGPU.
 import { pathToFileURL } from 'node:url';
 import type { Command } from './command.ts';
-import { NoAdapterError } from '../kernels/runtime.ts';
+import { DeviceError, NoAdapterError } from '../kernels/engine.ts';
 import { InputError, UsageError } from '../errors.ts';
 
 /** Sub-commands load lazily, so `--help` never opens the GPU or reads data; their one-line summaries live here. */
@@ -54,7 +54,7 @@ export async function cli(argv: string[]): Promise<void> {
     if (e instanceof UsageError || e instanceof InputError) {
       console.error(`handscan: ${e.message}`);
       process.exitCode = e.exitCode;
-    } else if (e instanceof NoAdapterError) {
+    } else if (e instanceof NoAdapterError || e instanceof DeviceError) {
       console.error(`handscan: ${e.message}`);
       process.exitCode = 1;
     } else {

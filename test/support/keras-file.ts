@@ -1,5 +1,5 @@
 // Keras 2 weight files made the way Keras and h5py make them, for tests of
-// the readers (keras-io.ts, predict, evaluate).
+// the readers (src/io/keras-hdf5.ts, predict, evaluate).
 import h5wasm, { Group } from 'h5wasm/node';
 import { initialModel } from '../../src/nn/models.ts';
 import type { LayerWeights } from '../../src/nn/sequential.ts';

@@ -3,16 +3,15 @@
 // parameters in every layer, and GPU gradients against the CPU path.
 import { expect, it } from 'vitest';
 import { cpuBackend } from '../../src/kernels/cpu-backend.ts';
-import { gpuBackend } from '../../src/kernels/gpu-backend.ts';
 import type { CpuTensor } from '../../src/kernels/cpu-tensor.ts';
-import type { GpuTensor } from '../../src/kernels/runtime.ts';
+import type { GpuTensor } from '../../src/kernels/engine.ts';
 import { modelSpec, type ModelName } from '../../src/nn/models.ts';
 import { Sequential } from '../../src/nn/sequential.ts';
 import { Tape, Variable } from '../../src/nn/tape.ts';
 import { LeakyReLU, MaxPool2D, type Context } from '../../src/nn/layers.ts';
 import type { Tensor } from '../../src/kernels/backend.ts';
 import { expectClose, relativeError } from './compare.ts';
-import { useGpu } from './gpu.ts';
+import { backendOf, useGpu } from './gpu.ts';
 import { sampleIndices } from './gradcheck.ts';
 import { analyticGradients, layerInputs, lossFrom } from './network.ts';
 import { randomOneHot, rng, TEST_SEED } from './random.ts';
@@ -76,7 +75,7 @@ export function paperGradientCheck(name: ModelName, samplesPerLayer = 200): void
     const random = rng(TEST_SEED + 1);
     const batch = 2;
     const cpu = Sequential.build(modelSpec(name), cpuBackend, TEST_SEED);
-    const dev = Sequential.build(modelSpec(name), gpuBackend, TEST_SEED);
+    const dev = Sequential.build(modelSpec(name), backendOf(gpu()), TEST_SEED);
     // float32 and float64 may fall on two sides of a ReLU kink or a max-pool
     // tie; then the two paths route gradients differently and both are right.
     // Draw inputs until every such choice agrees (rarely more than once).
@@ -91,15 +90,15 @@ export function paperGradientCheck(name: ModelName, samplesPerLayer = 200): void
     expect(disagreements, 'inputs whose float32 and float64 forward passes make the same ReLU and max-pool choices').toBe(0);
     const labels = randomOneHot(batch, 2, random);
     const expected = analyticGradients(cpu, cpuBackend.fromArray(pixels, [batch, 69, 69, 3]), labels, ctx);
-    const tape = new Tape(gpuBackend);
-    const x = gpuBackend.fromArray(pixels, [batch, 69, 69, 3]);
-    const onehot = gpuBackend.fromArray(labels.data, labels.shape);
+    const tape = new Tape(backendOf(gpu()));
+    const x = backendOf(gpu()).fromArray(pixels, [batch, 69, 69, 3]);
+    const onehot = backendOf(gpu()).fromArray(labels.data, labels.shape);
     const logits = dev.forward(tape, new Variable<GpuTensor>(x, false), ctx);
     dev.loss(tape, logits, onehot);
     tape.backward();
     for (const [i, p] of dev.parameters().entries()) {
       const layer = dev.layers.find((l) => l.params.includes(p))!;
-      expectClose(await gpuBackend.toArray(p.grad!), expected[i], GPU_VS_CPU, `${layer.name}/${p.name} gradient`);
+      expectClose(await backendOf(gpu()).toArray(p.grad!), expected[i], GPU_VS_CPU, `${layer.name}/${p.name} gradient`);
     }
     tape.reset(dev.parameters());
   });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { isLabelScheme, LABEL_SCHEMES, type LabelScheme } from '../../data/labels.ts';
 import { loadSplit } from '../../data/split.ts';
 import { gpuBackend } from '../../kernels/gpu-backend.ts';
-import { destroyGpu, initGpu } from '../../kernels/runtime.ts';
+import { openEngine } from '../../platform/node/engine.ts';
 import { MODEL_NAMES, type ModelName } from '../../nn/models.ts';
 import { loadCheckpoint, modelFromCheckpoint } from '../checkpoint.ts';
 import { numberOption, parseOptions, type Command } from '../command.ts';
@@ -67,15 +67,15 @@ async function run(argv: string[]): Promise<void> {
   }
   const data = await loadRunData(dataPath);
   const ckpt = await loadCheckpoint(weights!);
-  const g = await initGpu();
+  const g = await openEngine();
   try {
-    const model = modelFromCheckpoint(weights!, ckpt, gpuBackend, fallback);
+    const model = modelFromCheckpoint(weights!, ckpt, gpuBackend(g), fallback);
     const labels = scheme ?? 'binary';
     const members = testOnly ? loadSplit(join(values.run!, 'split.json'), data.dataset).test : Int32Array.from({ length: data.dataset.labels.length }, (_, i) => i);
     const source = batchSource(data.dataset, labels, members);
     if (source.classes !== model.classes) throw new InputError(`${weights}: the model has ${model.classes} outputs but --labels ${labels} has ${source.classes} classes`);
     const bar = progress('evaluate', source.count);
-    const probs = await predictAll(model, source, 256, { onProgress: (d) => bar.update(d) });
+    const probs = await predictAll(model, source, { onProgress: (d) => bar.update(d) });
     const t: Tally = { loss: 0, correct: 0, count: 0 };
     tally(t, probs, source.labels, model.classes);
     const e = evaluate(probs, source.labels, labels, recallTarget, t.loss / t.count);
@@ -90,7 +90,7 @@ async function run(argv: string[]): Promise<void> {
       console.log(`report: ${join(out, 'report.md')}`);
     }
   } finally {
-    destroyGpu();
+    g.destroy();
   }
 }
 

@@ -4,7 +4,7 @@ import { fillImages, sampleCount, VALUES_PER_IMAGE } from '../../data/dataset.ts
 import { classNames, type LabelScheme } from '../../data/labels.ts';
 import { loadDataset } from '../../data/load.ts';
 import { gpuBackend } from '../../kernels/gpu-backend.ts';
-import { destroyGpu, initGpu } from '../../kernels/runtime.ts';
+import { openEngine } from '../../platform/node/engine.ts';
 import { MODEL_NAMES, type ModelName } from '../../nn/models.ts';
 import { writeFileAtomic } from '../../io/atomic-file.ts';
 import { loadCheckpoint, modelFromCheckpoint } from '../checkpoint.ts';
@@ -57,9 +57,9 @@ async function run(argv: string[]): Promise<void> {
   // Inputs are checked before the GPU is opened.
   const dataset = await loadDataset(values.data!);
   const ckpt = await loadCheckpoint(values.weights!);
-  const g = await initGpu();
+  const g = await openEngine({ inferenceBatch: batchSize });
   try {
-    const net = modelFromCheckpoint(values.weights!, ckpt, gpuBackend, model);
+    const net = modelFromCheckpoint(values.weights!, ckpt, gpuBackend(g), model);
     const { names } = columns(net.classes);
     const n = sampleCount(dataset);
     const source: BatchSource = {
@@ -71,7 +71,7 @@ async function run(argv: string[]): Promise<void> {
     console.log(`WebGPU adapter: ${g.info.name}; scoring ${n.toLocaleString('en-US')} cutouts from ${dataset.source}`);
     const bar = progress('predict', n);
     const t0 = performance.now();
-    const probs = await predictAll(net, source, batchSize, { onProgress: (done) => bar.update(done) });
+    const probs = await predictAll(net, source, { onProgress: (done) => bar.update(done) });
     const seconds = (performance.now() - t0) / 1000;
     const k = net.classes;
     const rows = [['id', ...names.map((c) => `p_${c}`), 'label'].join(',')];
@@ -85,7 +85,7 @@ async function run(argv: string[]): Promise<void> {
     await writeFileAtomic(values.out!, `${rows.join('\n')}\n`);
     bar.finish(`${n} cutouts in ${seconds.toFixed(1)} s (${(n / seconds).toFixed(1)} img/s); wrote ${values.out}`);
   } finally {
-    destroyGpu();
+    g.destroy();
   }
 }
 

@@ -7,8 +7,9 @@ import { describeCounts, labelsFor, sampleCount, type Dataset } from '../../data
 import { fitPixelBaseline, scorePixelBaseline } from '../../data/baseline.ts';
 import { classNames } from '../../data/labels.ts';
 import { loadSplit, saveSplit, stratifiedSplit, type Split } from '../../data/split.ts';
+import type { Engine } from '../../kernels/engine.ts';
 import { gpuBackend } from '../../kernels/gpu-backend.ts';
-import { destroyGpu, gpu, initGpu } from '../../kernels/runtime.ts';
+import { openEngine } from '../../platform/node/engine.ts';
 import { modelSpec } from '../../nn/models.ts';
 import { makeOptimizer } from '../../nn/optimizers.ts';
 import { Sequential } from '../../nn/sequential.ts';
@@ -17,7 +18,7 @@ import { parseOptions, type Command } from '../command.ts';
 import { describeConfig, resolveConfig, TRAIN_OPTIONS, type RunConfig } from '../config.ts';
 import { loadRunData } from '../data.ts';
 import { InputError, UsageError } from '../../errors.ts';
-import { epochOrder, predictAll, tally, trainEpoch, type Tally } from '../fit.ts';
+import { epochOrder, predictAll, tally, trainEpoch, wentDead, type Tally } from '../fit.ts';
 import type { EpochHistory } from '../plots.ts';
 import { progress } from '../progress.ts';
 import { binaryEvaluation, evaluate, writeReport } from '../report.ts';
@@ -40,6 +41,9 @@ options:
   --samples-per-epoch N|all training samples drawn per epoch [quick: 3072, paper: all]
   --optimizer rmsprop|adam  override the preset's optimizer
   --lr X                    learning rate [0.001, Keras's default]
+  --loss logits|keras2-clipped   cross-entropy from the logits, as tf.keras [logits], or Keras 2.2's,
+                            probabilities clipped to [1e-7, 1 - 1e-7] (exact reproduction; a run whose
+                            every output reaches the clip has no gradient and stops with a message)
   --seed N                  seeds the split, the weights, the shuffling, dropout, augmentation [1]
   --augment                 random flips and 90° rotations of training cutouts
   --recall-target R         report the threshold reaching this recall [0.965, the paper's]
@@ -72,7 +76,8 @@ async function run(argv: string[]): Promise<void> {
     if (!existsSync(last)) throw new InputError(`${dir}: no last.h5 checkpoint to resume from`);
     state = (await loadCheckpoint(last)).state;
     if (!state) throw new InputError(`${last}: a checkpoint without training state (a Keras file?) cannot be resumed`);
-    config = { ...state.config, epochs: values.epochs === undefined ? state.config.epochs : resolveConfig({ epochs: values.epochs }, true).epochs };
+    // A run saved before --loss existed trained with Keras 2.2's clipped loss.
+    config = { ...state.config, loss: state.config.loss ?? 'keras2-clipped', epochs: values.epochs === undefined ? state.config.epochs : resolveConfig({ epochs: values.epochs }, true).epochs };
   } else {
     // The preset's default depends on the adapter: resolved again once it is known.
     config = resolveConfig(values, true);
@@ -86,7 +91,7 @@ async function run(argv: string[]): Promise<void> {
   const splitPath = join(dir, 'split.json');
   const split: Split = existsSync(splitPath) ? loadSplit(splitPath, data.dataset) : stratifiedSplit(data.dataset.labels, config.seed);
 
-  const g = await initGpu();
+  const g = await openEngine();
   try {
     console.log(`WebGPU adapter: ${g.info.name}${g.info.software ? ' (software: a CPU Vulkan driver)' : ''}`);
     if (state) console.log(`resuming ${dir} after epoch ${state.epoch}`);
@@ -97,18 +102,20 @@ async function run(argv: string[]): Promise<void> {
     if (values['dry-run']) return;
     mkdirSync(dir, { recursive: true });
     if (!existsSync(splitPath)) await saveSplit(splitPath, split, data.dataset);
-    await trainRun(dir, config, state, data.dataset, split, data.simulated, g.info.name);
+    await trainRun(g, dir, config, state, data.dataset, split, data.simulated);
   } finally {
-    destroyGpu();
+    g.destroy();
   }
 }
 
-async function trainRun(dir: string, config: RunConfig, resumed: TrainingState | null, dataset: Dataset, split: Split, simulated: boolean, adapter: string): Promise<void> {
+async function trainRun(g: Engine, dir: string, config: RunConfig, resumed: TrainingState | null, dataset: Dataset, split: Split, simulated: boolean): Promise<void> {
+  const adapter = g.info.name;
+  const backend = gpuBackend(g);
   const spec = modelSpec(config.model, classNames(config.labels).length);
-  const model = Sequential.build(spec, gpuBackend, config.seed);
-  const largestBatch = Math.floor(gpu().maxTensorBytes / (4 * model.largestActivation()));
-  if (config.batchSize > largestBatch) throw new UsageError(`train: --batch-size ${config.batchSize} does not fit this adapter's ${(gpu().maxTensorBytes / 2 ** 20).toFixed(0)} MiB buffers; at most ${largestBatch}`);
-  const optimizer = makeOptimizer(config.optimizer, gpuBackend, model.parameters(), config.lr);
+  const model = Sequential.build(spec, backend, config.seed, config.loss);
+  const largestBatch = Math.floor(g.maxTensorBytes / (4 * model.largestActivation()));
+  if (config.batchSize > largestBatch) throw new UsageError(`train: --batch-size ${config.batchSize} does not fit this adapter's ${(g.maxTensorBytes / 2 ** 20).toFixed(0)} MiB buffers; at most ${largestBatch}`);
+  const optimizer = makeOptimizer(config.optimizer, backend, model.parameters(), config.lr);
   const lastPath = join(dir, 'last.h5');
   const bestPath = join(dir, 'best.h5');
   const train = batchSource(dataset, config.labels, split.train);
@@ -122,7 +129,6 @@ async function trainRun(dir: string, config: RunConfig, resumed: TrainingState |
   } else {
     console.log(model.summary());
   }
-  const inferenceBatch = 256;
   const started = performance.now();
   let trainSeconds = 0;
   let trainImages = 0;
@@ -139,11 +145,14 @@ async function trainRun(dir: string, config: RunConfig, resumed: TrainingState |
         bar.update(p.done, { loss: p.loss.toFixed(4), acc: p.accuracy.toFixed(4) });
       },
     });
+    if (wentDead(t, config.loss)) {
+      throw new InputError(`training went dead at epoch ${epoch}: every output sits at the probability clip, where --loss keras2-clipped has no gradient (loss ${(t.loss / t.count).toFixed(4)}); lower --lr or use --loss logits`);
+    }
     const seconds = (performance.now() - t0) / 1000;
     trainSeconds += seconds;
     trainImages += part.length;
     const v: Tally = { loss: 0, correct: 0, count: 0 };
-    tally(v, await predictAll(model, validation, inferenceBatch), validation.labels, model.classes);
+    tally(v, await predictAll(model, validation), validation.labels, model.classes, config.loss);
     const h: EpochHistory = { epoch, loss: t.loss / t.count, accuracy: t.correct / t.count, valLoss: v.loss / v.count, valAccuracy: v.correct / v.count };
     if (!Number.isFinite(h.valLoss!)) throw new InputError(`training diverged: the validation loss is ${h.valLoss} after epoch ${epoch}; ${lastPath} holds the last good epoch (try a lower --lr)`);
     history.push(h);
@@ -163,10 +172,10 @@ async function trainRun(dir: string, config: RunConfig, resumed: TrainingState |
   applyWeights(bestPath, model, bestCkpt.weights);
   const test = batchSource(dataset, config.labels, split.test);
   const t0 = performance.now();
-  const probs = await predictAll(model, test, inferenceBatch);
+  const probs = await predictAll(model, test);
   const testSeconds = (performance.now() - t0) / 1000;
   const tt: Tally = { loss: 0, correct: 0, count: 0 };
-  tally(tt, probs, test.labels, model.classes);
+  tally(tt, probs, test.labels, model.classes, config.loss);
   const evaluation = evaluate(probs, test.labels, config.labels, config.recallTarget, tt.loss / tt.count);
   // The yardstick a CNN must clearly beat, on the same split.
   const real = labelsFor(dataset, 'binary');

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import h5wasm, { Group } from 'h5wasm/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/kernels/cpu-backend.ts';
-import { kerasLayerNames, kerasLayers, kerasModelConfig, parseKerasModelConfig, readKerasWeights, writeKerasWeights, type KerasCheckpoint, type LayerWeights } from '../src/nn/keras-io.ts';
+import { readKerasWeights, writeKerasWeights, type KerasCheckpoint } from '../src/io/keras-hdf5.ts';
+import { kerasLayerNames, kerasLayers, kerasModelConfig, parseKerasModelConfig } from '../src/nn/keras-config.ts';
+import type { LayerWeights } from '../src/nn/sequential.ts';
 import { initialModel, modelSpec, tunedModel } from '../src/nn/models.ts';
 import { Sequential } from '../src/nn/sequential.ts';
 import { randomValues, randomWeights as randomKerasWeights, tfKerasConfig, writeAsKeras } from './support/keras-file.ts';
@@ -101,7 +103,7 @@ describe('writing and reading back', () => {
     const layers = randomKerasWeights(spec, kerasLayerNames(spec), random);
     await writeKerasWeights(path, { layers, extra: { version: -1 } });
     const child = `
-      const { readKerasWeights, writeKerasWeights } = await import(${JSON.stringify(new URL('../src/nn/keras-io.ts', import.meta.url).pathname)});
+      const { readKerasWeights, writeKerasWeights } = await import(${JSON.stringify(new URL('../src/io/keras-hdf5.ts', import.meta.url).pathname)});
       const ckpt = await readKerasWeights(${JSON.stringify(path)});
       for (let version = 0; ; version++) { await writeKerasWeights(${JSON.stringify(path)}, { ...ckpt, extra: { version } }); if (version === 0) console.log('writing'); }`;
     for (let kill = 0; kill < 3; kill++) {

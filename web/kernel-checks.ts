@@ -1,0 +1,332 @@
+// Every GPU kernel, forward and backward, against its float64 CPU reference,
+// run inside a browser page on the browser's own WebGPU (test/browser.test.ts
+// imports this module into the page and asserts on the report). The shapes
+// are the paper's (at a small batch, so that a software adapter stays quick)
+// and edge shapes: 1×1×1×1, odd sizes, channel counts that are not multiples
+// of 4, kernels of 1 and 5. Outputs are poisoned with NaN, so a cell a kernel
+// leaves unwritten shows up as non-finite.
+import type { AdamHyper, RmspropHyper } from '../src/kernels/backend.ts';
+import { CpuTensor } from '../src/kernels/cpu-tensor.ts';
+import type { AdapterDescription, Engine, GpuTensor, KernelPath } from '../src/kernels/engine.ts';
+import * as act from '../src/kernels/activation.ts';
+import * as actRef from '../src/kernels/activation.ref.ts';
+import * as conv from '../src/kernels/conv2d.ts';
+import * as convRef from '../src/kernels/conv2d.ref.ts';
+import * as ce from '../src/kernels/cross-entropy.ts';
+import * as ceRef from '../src/kernels/cross-entropy.ref.ts';
+import * as dense from '../src/kernels/dense.ts';
+import * as denseRef from '../src/kernels/dense.ref.ts';
+import * as drop from '../src/kernels/dropout.ts';
+import * as dropRef from '../src/kernels/dropout.ref.ts';
+import * as ew from '../src/kernels/elementwise.ts';
+import * as ewRef from '../src/kernels/elementwise.ref.ts';
+import * as pool from '../src/kernels/maxpool2d.ts';
+import * as poolRef from '../src/kernels/maxpool2d.ref.ts';
+import * as opt from '../src/kernels/optimizers.ts';
+import * as optRef from '../src/kernels/optimizers.ref.ts';
+import { openEngine } from '../src/platform/browser/engine.ts';
+import { randomOneHot, randomTensor, rng } from '../test/support/random.ts';
+import { relativeError } from '../test/support/relative-error.ts';
+
+export interface KernelResult {
+  /** The Backend primitive (src/kernels/backend.ts), e.g. 'conv2dBackwardFilter'. */
+  kernel: string;
+  /** Which of its outputs, e.g. 'dw'. */
+  output: string;
+  shape: string;
+  /** The GEMM path for conv2d and dense; '-' for kernels that have one. */
+  path: KernelPath | '-';
+  /** ‖gpu − cpu‖/‖cpu‖ as test/support/compare.ts measures it; for an integer output (max-pool's argmax), the count of differing elements. */
+  error: number;
+  /** Elements that are NaN or infinite: a cell left unwritten keeps its NaN poison. */
+  nonFinite: number;
+}
+
+export interface KernelReport {
+  adapter: AdapterDescription;
+  /** The GEMM paths checked: 'subgroups' only where the engine can run it on this adapter. */
+  paths: KernelPath[];
+  seed: number;
+  results: KernelResult[];
+}
+
+type Shape = readonly number[];
+type Where = Omit<KernelResult, 'error' | 'nonFinite'>;
+const fmt = (name: string, s: Shape) => `${name}=[${s.join(',')}]`;
+
+/** Runs every check on a fresh engine (outputs poisoned) and closes it. */
+export async function runKernelChecks(seed: number): Promise<KernelReport> {
+  const g = await openEngine({ poisonOutputs: true });
+  try {
+    const paths: KernelPath[] = g.subgroupSize === null ? ['portable'] : ['portable', 'subgroups'];
+    const checks = new Checks(g, seed);
+    await checks.conv2d(paths);
+    await checks.maxPool2d();
+    await checks.dense(paths);
+    await checks.leakyRelu();
+    await checks.crossEntropy();
+    await checks.dropout();
+    await checks.rmsprop();
+    await checks.adam();
+    await checks.add();
+    return { adapter: g.info, paths, seed, results: checks.results };
+  } finally {
+    g.destroy();
+  }
+}
+
+// The optimizers take two steps from random state, at sizes that are no
+// multiple of 4 and at dense1's kernel. The parameter is compared by its
+// change (after − before), which its own size would hide. The GPU rounds the
+// new parameter to float32, an error of up to 2^-24·|param| in the change:
+// parameters of at most 1e-3 keep that below 1e-5 of the smallest step here
+// (1e-4 for RMSprop, 2e-5 for Adam, whose first moment starts with its
+// gradient's sign so that it never cancels to zero).
+const OPTIMIZER_SHAPES: Shape[] = [[1], [3], [3, 3, 3, 32], [10_368, 128]];
+const PARAM_SCALE = 1e-3;
+
+class Checks {
+  readonly results: KernelResult[] = [];
+  private readonly random: () => number;
+
+  constructor(
+    private readonly g: Engine,
+    seed: number,
+  ) {
+    this.random = rng(seed);
+  }
+
+  private tensor(shape: Shape, scale = 1): CpuTensor {
+    return randomTensor(shape, this.random, scale);
+  }
+
+  /** Values that float32 holds exactly, so that both sides start from the same numbers (and meet the same max-pool ties). */
+  private float32(shape: Shape, { scale = 1, positive = false } = {}): CpuTensor {
+    const t = this.tensor(shape, scale);
+    t.data.set(t.data.map((v) => Math.fround(positive ? Math.abs(v) : v)));
+    return t;
+  }
+
+  private upload(...ts: CpuTensor[]): GpuTensor[] {
+    return ts.map((t) => this.g.upload(t.data, t.shape));
+  }
+
+  /** Reads a GPU output, measures it against the reference, and frees it. */
+  private async compare(where: Where, gpu: GpuTensor, ref: ArrayLike<number>): Promise<void> {
+    const got = gpu.dtype === 'u32' ? await this.g.readU32(gpu) : await this.g.read(gpu);
+    gpu.dispose();
+    this.record(where, got, ref, gpu.dtype === 'u32');
+  }
+
+  /** `compare` for a parameter updated in place: its change (after − before). */
+  private async compareChange(where: Where, gpu: GpuTensor, after: Float64Array, before: Float64Array): Promise<void> {
+    const got = await this.g.read(gpu);
+    gpu.dispose();
+    this.record(where, Float64Array.from(got, (v, i) => v - before[i]), after.map((v, i) => v - before[i]));
+  }
+
+  private record(where: Where, got: ArrayLike<number>, ref: ArrayLike<number>, integer = false): void {
+    let nonFinite = 0;
+    let differ = 0;
+    for (let i = 0; i < got.length; i++) {
+      if (!Number.isFinite(got[i])) nonFinite++;
+      if (got[i] !== ref[i]) differ++;
+    }
+    const error = got.length !== ref.length ? Infinity : integer ? differ : relativeError(got, ref);
+    this.results.push({ ...where, error, nonFinite });
+  }
+
+  async conv2d(paths: KernelPath[]): Promise<void> {
+    // [x N×H×W×C, K, F]
+    const cases: [Shape, number, number][] = [
+      [[1, 1, 1, 1], 3, 1],
+      [[3, 2, 2, 3], 3, 5],
+      [[1, 3, 3, 32], 5, 3],
+      [[3, 9, 9, 1], 1, 32],
+      [[2, 5, 9, 6], 3, 22],
+      [[2, 69, 69, 3], 3, 32],
+      [[2, 35, 35, 32], 3, 64],
+      [[2, 18, 18, 64], 3, 128],
+    ];
+    for (const [xShape, K, F] of cases) {
+      const [N, H, W, C] = xShape;
+      const [x, w, b, dy] = [this.tensor(xShape), this.tensor([K, K, C, F]), this.tensor([F]), this.tensor([N, H, W, F])];
+      const y = convRef.conv2dForward(x, w, b);
+      const dx = convRef.conv2dBackwardInput(dy, w);
+      const { dw, db } = convRef.conv2dBackwardFilter(x, dy, K);
+      const [xg, wg, bg, dyg] = this.upload(x, w, b, dy);
+      const shape = `${fmt('x', xShape)} ${fmt('w', w.shape)}`;
+      for (const path of paths) {
+        await this.compare({ kernel: 'conv2dForward', output: 'y', shape, path }, conv.conv2dForward(this.g, xg, wg, bg, path), y.data);
+        await this.compare({ kernel: 'conv2dBackwardInput', output: 'dx', shape, path }, conv.conv2dBackwardInput(this.g, dyg, wg, path), dx.data);
+        const got = conv.conv2dBackwardFilter(this.g, xg, dyg, K, path);
+        await this.compare({ kernel: 'conv2dBackwardFilter', output: 'dw', shape, path }, got.dw, dw.data);
+        await this.compare({ kernel: 'conv2dBackwardFilter', output: 'db', shape, path }, got.db, db.data);
+      }
+      [xg, wg, bg, dyg].forEach((t) => t.dispose());
+    }
+  }
+
+  async maxPool2d(): Promise<void> {
+    const shapes: Shape[] = [[1, 1, 1, 1], [3, 2, 3, 3], [2, 5, 8, 3], [1, 7, 9, 4], [2, 69, 69, 32], [2, 35, 35, 64], [2, 18, 18, 128]];
+    for (const xShape of shapes) {
+      const x = this.float32(xShape);
+      const { y, argmax } = poolRef.maxPool2dForward(x);
+      const dy = this.float32(y.shape);
+      const [xg, dyg] = this.upload(x, dy);
+      const shape = fmt('x', xShape);
+      const got = pool.maxPool2dForward(this.g, xg);
+      await this.compare({ kernel: 'maxPool2dForward', output: 'y', shape, path: '-' }, got.y, y.data);
+      const dx = pool.maxPool2dBackward(this.g, dyg, got.argmax, xShape);
+      await this.compare({ kernel: 'maxPool2dBackward', output: 'dx', shape, path: '-' }, dx, poolRef.maxPool2dBackward(dy, argmax, xShape).data);
+      await this.compare({ kernel: 'maxPool2dForward', output: 'argmax', shape, path: '-' }, got.argmax, argmax.data);
+      [xg, dyg].forEach((t) => t.dispose());
+    }
+  }
+
+  async dense(paths: KernelPath[]): Promise<void> {
+    // [N, K, M]: the paper's dense1 and dense2, and sizes that are not multiples of 4.
+    const cases: [number, number, number][] = [
+      [1, 1, 1],
+      [3, 3, 2],
+      [1, 7, 3],
+      [5, 13, 37],
+      [3, 1001, 10],
+      [2, 10_368, 128],
+      [2, 128, 2],
+    ];
+    for (const [N, K, M] of cases) {
+      const [x, w, b, dy] = [this.tensor([N, K]), this.tensor([K, M]), this.tensor([M]), this.tensor([N, M])];
+      const y = denseRef.denseForward(x, w, b);
+      const dx = denseRef.denseBackwardInput(dy, w);
+      const { dw, db } = denseRef.denseBackwardWeights(x, dy);
+      const [xg, wg, bg, dyg] = this.upload(x, w, b, dy);
+      const shape = `${fmt('x', x.shape)} ${fmt('w', w.shape)}`;
+      for (const path of paths) {
+        await this.compare({ kernel: 'denseForward', output: 'y', shape, path }, dense.denseForward(this.g, xg, wg, bg, path), y.data);
+        await this.compare({ kernel: 'denseBackwardInput', output: 'dx', shape, path }, dense.denseBackwardInput(this.g, dyg, wg, path), dx.data);
+        const got = dense.denseBackwardWeights(this.g, xg, dyg, path);
+        await this.compare({ kernel: 'denseBackwardWeights', output: 'dw', shape, path }, got.dw, dw.data);
+        await this.compare({ kernel: 'denseBackwardWeights', output: 'db', shape, path }, got.db, db.data);
+      }
+      [xg, wg, bg, dyg].forEach((t) => t.dispose());
+    }
+  }
+
+  async leakyRelu(): Promise<void> {
+    // Whole vec4s and a scalar tail of every length, at the paper's activations.
+    const cases: [Shape, number][] = [
+      [[1, 1, 1, 1], 0],
+      [[2, 5, 5, 3], 0.1],
+      [[2, 69, 69, 32], 0],
+      [[2, 18, 18, 128], 0.1],
+    ];
+    for (const [s, alpha] of cases) {
+      const [x, dy] = [this.tensor(s), this.tensor(s)];
+      const [xg, dyg] = this.upload(x, dy);
+      const shape = `${fmt('x', s)} alpha=${alpha}`;
+      await this.compare({ kernel: 'leakyReluForward', output: 'y', shape, path: '-' }, act.leakyReluForward(this.g, xg, alpha), actRef.leakyReluForward(x, alpha).data);
+      await this.compare({ kernel: 'leakyReluBackward', output: 'dx', shape, path: '-' }, act.leakyReluBackward(this.g, xg, dyg, alpha), actRef.leakyReluBackward(x, dy, alpha).data);
+      [xg, dyg].forEach((t) => t.dispose());
+    }
+  }
+
+  /**
+   * Both losses (backend.ts's LossName). Logits in ±4 keep every probability
+   * inside Keras 2.2's clip range; at ±30 the clip takes over, where the
+   * clipped loss's gradient is zero and the one from the logits is not.
+   */
+  async crossEntropy(): Promise<void> {
+    for (const loss of ['logits', 'keras2-clipped'] as const) {
+      for (const [n, c, scale] of [[1, 2, 4], [2, 2, 4], [3, 3, 4], [3, 10, 4], [4, 2, 30]]) {
+        const [logits, onehot] = [this.tensor([n, c], scale), randomOneHot(n, c, this.random)];
+        const [lg, tg] = this.upload(logits, onehot);
+        const want = ceRef.softmaxCrossEntropy(logits, onehot, loss);
+        const shape = `${fmt('logits', logits.shape)} ±${scale} ${loss}`;
+        const got = ce.softmaxCrossEntropy(this.g, lg, tg, loss);
+        await this.compare({ kernel: 'softmaxCrossEntropy', output: 'probs', shape, path: '-' }, got.probs, want.probs.data);
+        await this.compare({ kernel: 'softmaxCrossEntropy', output: 'dlogits', shape, path: '-' }, got.dlogits, want.dlogits.data);
+        await this.compare({ kernel: 'softmax', output: 'probs', shape, path: '-' }, ce.softmax(this.g, lg), ceRef.softmax(logits).data);
+        [lg, tg].forEach((t) => t.dispose());
+      }
+      for (const [n, scale] of [[1, 4], [2, 4], [3, 4], [64, 4], [4, 30]]) {
+        const logits = this.tensor([n, 1], scale);
+        const targets = CpuTensor.from(Array.from({ length: n }, () => (this.random() < 0.5 ? 0 : 1)), [n, 1]);
+        const [lg, tg] = this.upload(logits, targets);
+        const want = ceRef.sigmoidBinaryCrossEntropy(logits, targets, loss);
+        const shape = `${fmt('logits', logits.shape)} ±${scale} ${loss}`;
+        const got = ce.sigmoidBinaryCrossEntropy(this.g, lg, tg, loss);
+        await this.compare({ kernel: 'sigmoidBinaryCrossEntropy', output: 'probs', shape, path: '-' }, got.probs, want.probs.data);
+        await this.compare({ kernel: 'sigmoidBinaryCrossEntropy', output: 'dlogits', shape, path: '-' }, got.dlogits, want.dlogits.data);
+        await this.compare({ kernel: 'sigmoid', output: 'probs', shape, path: '-' }, ce.sigmoid(this.g, lg), ceRef.sigmoid(logits).data);
+        [lg, tg].forEach((t) => t.dispose());
+      }
+    }
+  }
+
+  async dropout(): Promise<void> {
+    // Inputs are never zero, so a mask that differs from the CPU's shows as a large error.
+    const cases: [Shape, number][] = [
+      [[1, 3, 3, 1], 0.4],
+      [[2, 35, 35, 32], 0.25],
+      [[2, 9, 9, 128], 0.4],
+      [[2, 128], 0.3],
+    ];
+    for (const [s, rate] of cases) {
+      const [x, dy] = [this.tensor(s), this.tensor(s)];
+      const [seed, step] = [Math.floor(this.random() * 2 ** 32), Math.floor(this.random() * 2 ** 32)];
+      const [xg, dyg] = this.upload(x, dy);
+      const shape = `${fmt('x', s)} rate=${rate}`;
+      await this.compare({ kernel: 'dropoutForward', output: 'y', shape, path: '-' }, drop.dropoutForward(this.g, xg, rate, seed, step), dropRef.dropoutForward(x, rate, seed, step).data);
+      await this.compare({ kernel: 'dropoutBackward', output: 'dx', shape, path: '-' }, drop.dropoutBackward(this.g, dyg, rate, seed, step), dropRef.dropoutBackward(dy, rate, seed, step).data);
+      [xg, dyg].forEach((t) => t.dispose());
+    }
+  }
+
+  async rmsprop(): Promise<void> {
+    const h: RmspropHyper = { lr: 0.01, rho: 0.9, epsilon: 1e-7 };
+    for (const s of OPTIMIZER_SHAPES) {
+      const [param, grad, acc] = [this.float32(s, { scale: PARAM_SCALE }), this.float32(s), this.float32(s, { positive: true })];
+      const before = Float64Array.from(param.data);
+      const [pg, gg, ag] = this.upload(param, grad, acc);
+      for (let k = 0; k < 2; k++) {
+        optRef.rmspropUpdate(param, grad, acc, h);
+        opt.rmspropUpdate(this.g, pg, gg, ag, h);
+      }
+      const shape = fmt('param', s);
+      await this.compareChange({ kernel: 'rmspropUpdate', output: 'param change', shape, path: '-' }, pg, param.data, before);
+      await this.compare({ kernel: 'rmspropUpdate', output: 'acc', shape, path: '-' }, ag, acc.data);
+      gg.dispose();
+    }
+  }
+
+  async adam(): Promise<void> {
+    for (const s of OPTIMIZER_SHAPES) {
+      const [param, grad, m, v] = [this.float32(s, { scale: PARAM_SCALE }), this.float32(s), this.float32(s, { positive: true }), this.float32(s, { positive: true })];
+      m.data.forEach((value, i) => (m.data[i] = Math.sign(grad.data[i]) * value));
+      const before = Float64Array.from(param.data);
+      const [pg, gg, mg, vg] = this.upload(param, grad, m, v);
+      for (const t of [3, 4]) {
+        const h: AdamHyper = { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, t };
+        optRef.adamUpdate(param, grad, m, v, h);
+        opt.adamUpdate(this.g, pg, gg, mg, vg, h);
+      }
+      const shape = fmt('param', s);
+      await this.compareChange({ kernel: 'adamUpdate', output: 'param change', shape, path: '-' }, pg, param.data, before);
+      await this.compare({ kernel: 'adamUpdate', output: 'm', shape, path: '-' }, mg, m.data);
+      await this.compare({ kernel: 'adamUpdate', output: 'v', shape, path: '-' }, vg, v.data);
+      gg.dispose();
+    }
+  }
+
+  async add(): Promise<void> {
+    // Whole vec4s, then a tail of n % 4: every tail length, tail only, and an activation's size.
+    const shapes: Shape[] = [[1], [3], [4], [2, 3], [5, 7], [2, 18, 18, 128]];
+    for (const s of shapes) {
+      const [a, b] = [this.tensor(s), this.tensor(s)];
+      const [ag, bg] = this.upload(a, b);
+      await this.compare({ kernel: 'add', output: 'y', shape: fmt('x', s), path: '-' }, ew.add(this.g, ag, bg), ewRef.add(a, b).data);
+      [ag, bg].forEach((t) => t.dispose());
+    }
+  }
+}
