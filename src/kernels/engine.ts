@@ -103,12 +103,17 @@ export class GpuTensor {
  * Free lists keyed by exact byte size, after tfjs buffer_manager.ts. A released
  * buffer waits until the commands already encoded are submitted: a writeBuffer
  * into a reused buffer would otherwise overtake earlier dispatches that read it.
+ *
+ * Each list hands out its oldest buffer first, whatever order buffers came
+ * back in: a step that repeats the last one's requests then gets the same
+ * buffers, so the engine's cached bind groups stop growing after one epoch.
  */
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   // A Set: a Flatten view and its source share one buffer and both get released.
   private pending = new Set<GPUBuffer>();
   private sizes = new WeakMap<GPUBuffer, number>();
+  private ages = new WeakMap<GPUBuffer, number>();
   numBuffers = 0;
   numBytesAllocated = 0;
   numBytesInUse = 0;
@@ -123,6 +128,7 @@ export class BufferPool {
     if (!buffer) {
       buffer = this.device.createBuffer({ size, usage: STORAGE });
       this.sizes.set(buffer, size);
+      this.ages.set(buffer, this.numBuffers);
       this.numBuffers++;
       this.numBytesAllocated += size;
     }
@@ -137,14 +143,18 @@ export class BufferPool {
 
   /** Called after a submit: released buffers become reusable. */
   recycle(): void {
+    const touched = new Set<GPUBuffer[]>();
     for (const buffer of this.pending) {
       const size = this.sizes.get(buffer)!;
       this.numBytesInUse -= size;
       let list = this.free.get(size);
       if (!list) this.free.set(size, (list = []));
       list.push(buffer);
+      touched.add(list);
     }
     this.pending.clear();
+    // Oldest last, where pop() takes it.
+    for (const list of touched) list.sort((a, b) => this.ages.get(b)! - this.ages.get(a)!);
   }
 }
 
@@ -462,7 +472,9 @@ export class Engine {
       this.recorded.clear();
     }
     this.pool.recycle();
-    this.dynamicUniformsFree.push(...this.dynamicUniforms);
+    // Reversed, so that the next submit's i-th dynamic uniform is this one's
+    // i-th buffer again (and its bind group a cache hit).
+    this.dynamicUniformsFree.push(...this.dynamicUniforms.reverse());
     this.dynamicUniforms = [];
     if (this.submits === this.options.destroyDeviceAfterSubmits) this.device.destroy();
   }

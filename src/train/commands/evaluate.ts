@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { isLabelScheme, LABEL_SCHEMES, type LabelScheme } from '../../data/labels.ts';
 import { loadSplit } from '../../data/split.ts';
 import { gpuBackend } from '../../kernels/gpu-backend.ts';
+import { checkOutputFolder } from '../../io/output-path.ts';
 import { openEngine } from '../../platform/node/engine.ts';
 import { MODEL_NAMES, type ModelName } from '../../nn/models.ts';
 import { loadCheckpoint, modelFromCheckpoint } from '../checkpoint.ts';
@@ -65,6 +66,7 @@ async function run(argv: string[]): Promise<void> {
     out ??= values.run;
     testOnly = values.data === undefined;
   }
+  if (out) checkOutputFolder('evaluate', 'out', out);
   const data = await loadRunData(dataPath);
   const ckpt = await loadCheckpoint(weights!);
   const g = await openEngine();

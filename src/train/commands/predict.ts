@@ -7,6 +7,7 @@ import { gpuBackend } from '../../kernels/gpu-backend.ts';
 import { openEngine } from '../../platform/node/engine.ts';
 import { MODEL_NAMES, type ModelName } from '../../nn/models.ts';
 import { writeFileAtomic } from '../../io/atomic-file.ts';
+import { checkOutputFile } from '../../io/output-path.ts';
 import { loadCheckpoint, modelFromCheckpoint } from '../checkpoint.ts';
 import { numberOption, parseOptions, type Command } from '../command.ts';
 import { InputError, UsageError } from '../../errors.ts';
@@ -54,7 +55,8 @@ async function run(argv: string[]): Promise<void> {
   if (!MODEL_NAMES.includes(model)) throw new UsageError(`predict: --model must be one of ${MODEL_NAMES.join(', ')}, got '${values.model}'`);
   const threshold = numberOption('predict', 'threshold', values.threshold, 0.5, (v) => v >= 0 && v <= 1, 'a probability in [0, 1]');
   const batchSize = numberOption('predict', 'batch-size', values['batch-size'], 256, (v) => Number.isInteger(v) && v > 0 && v <= 4096, 'an integer in 1..4096');
-  // Inputs are checked before the GPU is opened.
+  // Inputs and the output path are checked before the GPU is opened.
+  checkOutputFile('predict', 'out', values.out!);
   const dataset = await loadDataset(values.data!);
   const ckpt = await loadCheckpoint(values.weights!);
   const g = await openEngine({ inferenceBatch: batchSize });

@@ -1,12 +1,11 @@
 // `handscan show`: a contact sheet of any dataset, to see what it holds.
-import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { writeContactSheet } from '../../data/contact-sheet.ts';
 import { describeCounts } from '../../data/dataset.ts';
 import { defaultSurvey } from '../../data/default-survey.ts';
 import { loadDataset } from '../../data/load.ts';
 import { numberOption, parseOptions, type Command } from '../command.ts';
-import { InputError, UsageError } from '../../errors.ts';
+import { UsageError } from '../../errors.ts';
+import { checkOutputFile } from '../../io/output-path.ts';
 
 const help = `handscan show: a contact sheet of a dataset, random cutouts of each class in a labelled grid
 
@@ -37,8 +36,7 @@ async function run(argv: string[]): Promise<void> {
   const perClass = numberOption('show', 'per-class', values['per-class'], 8, (v) => Number.isInteger(v) && v >= 1 && v <= 50, 'a whole number in 1..50');
   const seed = numberOption('show', 'seed', values.seed, 0, (v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32, 'a whole number in 0..4294967295');
   const zoom = numberOption('show', 'zoom', values.zoom, 2, (v) => Number.isInteger(v) && v >= 1 && v <= 8, 'a whole number in 1..8');
-  if (!statSync(dirname(values.out), { throwIfNoEntry: false })?.isDirectory()) throw new InputError(`show: --out ${values.out}: folder ${dirname(values.out)} does not exist`);
-  if (statSync(values.out, { throwIfNoEntry: false })?.isDirectory()) throw new InputError(`show: --out ${values.out} is a folder; expected a file name`);
+  checkOutputFile('show', 'out', values.out);
   const dataset = await loadDataset(values.data ?? (await defaultSurvey()), { resize: values.resize });
   await writeContactSheet(values.out, dataset, { perClass, seed, zoom });
   console.log(`${dataset.source}: ${dataset.labels.length.toLocaleString('en-US')} cutouts (${describeCounts(dataset.labels, dataset.scheme)})`);

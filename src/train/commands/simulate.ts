@@ -1,6 +1,4 @@
 // `handscan simulate`: a simulated SDSS-II survey in the sdss.hdf5 layout.
-import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { describeCounts } from '../../data/dataset.ts';
 import { writeContactSheet } from '../../data/contact-sheet.ts';
 import { DEFAULT_SEED } from '../../data/default-survey.ts';
@@ -8,7 +6,8 @@ import { writeSdssHdf5 } from '../../data/hdf5.ts';
 import { ORIGINAL_CLASSES } from '../../data/labels.ts';
 import { DEFAULT_DIFFICULTY, PAPER_COUNTS, PAPER_SAMPLES, scaleCounts, SIMULATOR_VERSION, simulateSurvey } from '../../data/simulator/survey.ts';
 import { numberOption, parseOptions, type Command } from '../command.ts';
-import { InputError, UsageError } from '../../errors.ts';
+import { UsageError } from '../../errors.ts';
+import { checkOutputFile } from '../../io/output-path.ts';
 
 /** h5wasm holds the whole images dataset in its 2 GiB WebAssembly heap while writing. */
 const MOST_SAMPLES = 100_000;
@@ -39,11 +38,6 @@ examples:
   tsx src/train/main.ts simulate --out small.hdf5 --n 1000 --counts balanced --seed 7`;
 
 /** Fails early, before a minute of simulation, when an output path cannot be written. */
-function checkOutput(option: string, path: string): void {
-  if (!statSync(dirname(path), { throwIfNoEntry: false })?.isDirectory()) throw new InputError(`simulate: --${option} ${path}: folder ${dirname(path)} does not exist`);
-  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new InputError(`simulate: --${option} ${path} is a folder; expected a file name`);
-}
-
 function parseCounts(value: string | undefined, n: number | undefined): number[] {
   const samples = n ?? PAPER_SAMPLES;
   if (value === undefined || value === 'paper') return scaleCounts(PAPER_COUNTS, samples);
@@ -72,8 +66,8 @@ async function run(argv: string[]): Promise<void> {
   const seed = numberOption('simulate', 'seed', values.seed, DEFAULT_SEED, (v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32, 'a whole number in 0..4294967295');
   const difficulty = numberOption('simulate', 'difficulty', values.difficulty, DEFAULT_DIFFICULTY, (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
   const counts = parseCounts(values.counts, n);
-  checkOutput('out', values.out);
-  if (values.sheet) checkOutput('sheet', values.sheet);
+  checkOutputFile('simulate', 'out', values.out);
+  if (values.sheet) checkOutputFile('simulate', 'sheet', values.sheet);
 
   const start = performance.now();
   const total = counts.reduce((a, b) => a + b, 0);
