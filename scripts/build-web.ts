@@ -82,7 +82,7 @@ export function coreModules(): string[] {
   return [...dir('src/kernels'), ...dir('src/nn'), 'src/platform/browser/engine.ts'];
 }
 
-/** Bundles the engine core for the browser in memory; throws, naming the importer, when a Node built-in is reached. */
+/** Bundles the engine core for the browser in memory (whitespace-minified); throws, naming the importer, when a Node built-in is reached. */
 export async function bundleCore(modules = coreModules()): Promise<string> {
   try {
     const result = await build({
@@ -90,6 +90,8 @@ export async function bundleCore(modules = coreModules()): Promise<string> {
       // Namespace re-exports keep every module whole: nothing is shaken out unseen.
       stdin: { contents: modules.map((m, i) => `export * as m${i} from './${m}';`).join('\n'), resolveDir: ROOT, loader: 'ts', sourcefile: 'core.ts' },
       write: false,
+      // Drops comments, so that what a test reads in the bundle is code and strings only.
+      minifyWhitespace: true,
     });
     return result.outputFiles[0].text;
   } catch (e) {

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import * as gpuOps from '../src/kernels/dropout.ts';
 import * as ref from '../src/kernels/dropout.ref.ts';
 import { expectClose, relativeError } from './support/compare.ts';
-import { useGpu } from './support/gpu.ts';
+import type { Backend, Tensor } from '../src/kernels/backend.ts';
+import { cpuBackend } from '../src/kernels/cpu-backend.ts';
+import { Sequential } from '../src/nn/sequential.ts';
+import type { ModelSpec } from '../src/nn/spec.ts';
+import { Tape, Variable } from '../src/nn/tape.ts';
+import { backendOf, useGpu } from './support/gpu.ts';
 import { numericGradient, projection } from './support/gradcheck.ts';
 import { randomTensor, rng, TEST_SEED } from './support/random.ts';
 import { DROPOUT_FRACTION, FINITE_DIFFERENCES, FLOAT32_ROUNDING, GPU_VS_CPU } from './support/tolerances.ts';
@@ -107,5 +112,38 @@ describe('dropout', () => {
     const analytic = ref.dropoutBackward(r, 0.4, seed, step).data;
     const numeric = numericGradient(() => projection(ref.dropoutForward(x, 0.4, seed, step).data, r.data), x.data, x.data.keys());
     expect(relativeError([...numeric.values()], analytic)).toBeLessThan(FINITE_DIFFERENCES);
+  });
+});
+
+describe('dropout layers in eval mode', () => {
+  // The tuned network's shape of use: dropout after pooling and after a dense layer.
+  const withDropout: ModelSpec = {
+    inputShape: [10, 10, 3],
+    layers: [
+      { type: 'conv2d', filters: 6, kernelSize: 3, activation: 'relu' },
+      { type: 'maxpool2d' },
+      { type: 'dropout', rate: 0.4 },
+      { type: 'flatten' },
+      { type: 'dense', units: 12, activation: 'relu' },
+      { type: 'dropout', rate: 0.5 },
+      { type: 'dense', units: 2, activation: 'softmax' },
+    ],
+  };
+  const withoutDropout: ModelSpec = { ...withDropout, layers: withDropout.layers.filter((l) => l.type !== 'dropout') };
+
+  it('predict equals the same weights without dropout layers, on both backends, while training-mode outputs differ', async () => {
+    for (const backend of [cpuBackend, backendOf(gpu())] as Backend<Tensor>[]) {
+      const a = Sequential.build(withDropout, backend, TEST_SEED);
+      const b = Sequential.build(withoutDropout, backend, TEST_SEED + 1);
+      b.setWeights(await a.getWeights());
+      const x = backend.fromArray(randomTensor([4, 10, 10, 3], random).data, [4, 10, 10, 3]);
+      const evalA = await backend.toArray(a.predict(x));
+      expect([...evalA], `${backend.name} (seed ${TEST_SEED})`).toEqual([...(await backend.toArray(b.predict(x)))]);
+      // The same forward pass in training mode drops units: the comparison above can fail.
+      const tape = new Tape(backend);
+      const logits = a.forward(tape, new Variable(x, false), { training: true, step: 3 });
+      const trained = await backend.toArray(backend.softmax(logits.value));
+      expect(relativeError(trained, evalA), `${backend.name}: training mode should differ (seed ${TEST_SEED})`).toBeGreaterThan(1e-3);
+    }
   });
 });

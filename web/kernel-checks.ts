@@ -34,7 +34,7 @@ export interface KernelResult {
   /** Which of its outputs, e.g. 'dw'. */
   output: string;
   shape: string;
-  /** The GEMM path for conv2d and dense; '-' for kernels that have one. */
+  /** The GEMM path for conv2d and dense; '-' for kernels with a single implementation. */
   path: KernelPath | '-';
   /** ‖gpu − cpu‖/‖cpu‖ as test/support/compare.ts measures it; for an integer output (max-pool's argmax), the count of differing elements. */
   error: number;
@@ -232,29 +232,30 @@ class Checks {
   }
 
   /**
-   * Both losses (backend.ts's LossName). Logits in ±4 keep every probability
-   * inside Keras 2.2's clip range; at ±30 the clip takes over, where the
-   * clipped loss's gradient is zero and the one from the logits is not.
+   * Both losses (backend.ts's LossName), with logits in ±4: every probability
+   * stays inside Keras 2.2's clip range, and far enough from 0 and 1 that
+   * float32's probs − targets keeps its relative precision. (Saturated
+   * outputs, where the two losses part, are the Node suite's exact checks.)
    */
   async crossEntropy(): Promise<void> {
     for (const loss of ['logits', 'keras2-clipped'] as const) {
-      for (const [n, c, scale] of [[1, 2, 4], [2, 2, 4], [3, 3, 4], [3, 10, 4], [4, 2, 30]]) {
-        const [logits, onehot] = [this.tensor([n, c], scale), randomOneHot(n, c, this.random)];
+      for (const [n, c] of [[1, 2], [2, 2], [3, 3], [3, 10]]) {
+        const [logits, onehot] = [this.tensor([n, c], 4), randomOneHot(n, c, this.random)];
         const [lg, tg] = this.upload(logits, onehot);
         const want = ceRef.softmaxCrossEntropy(logits, onehot, loss);
-        const shape = `${fmt('logits', logits.shape)} ±${scale} ${loss}`;
+        const shape = `${fmt('logits', logits.shape)} ${loss}`;
         const got = ce.softmaxCrossEntropy(this.g, lg, tg, loss);
         await this.compare({ kernel: 'softmaxCrossEntropy', output: 'probs', shape, path: '-' }, got.probs, want.probs.data);
         await this.compare({ kernel: 'softmaxCrossEntropy', output: 'dlogits', shape, path: '-' }, got.dlogits, want.dlogits.data);
         await this.compare({ kernel: 'softmax', output: 'probs', shape, path: '-' }, ce.softmax(this.g, lg), ceRef.softmax(logits).data);
         [lg, tg].forEach((t) => t.dispose());
       }
-      for (const [n, scale] of [[1, 4], [2, 4], [3, 4], [64, 4], [4, 30]]) {
-        const logits = this.tensor([n, 1], scale);
+      for (const n of [1, 2, 3, 64]) {
+        const logits = this.tensor([n, 1], 4);
         const targets = CpuTensor.from(Array.from({ length: n }, () => (this.random() < 0.5 ? 0 : 1)), [n, 1]);
         const [lg, tg] = this.upload(logits, targets);
         const want = ceRef.sigmoidBinaryCrossEntropy(logits, targets, loss);
-        const shape = `${fmt('logits', logits.shape)} ±${scale} ${loss}`;
+        const shape = `${fmt('logits', logits.shape)} ${loss}`;
         const got = ce.sigmoidBinaryCrossEntropy(this.g, lg, tg, loss);
         await this.compare({ kernel: 'sigmoidBinaryCrossEntropy', output: 'probs', shape, path: '-' }, got.probs, want.probs.data);
         await this.compare({ kernel: 'sigmoidBinaryCrossEntropy', output: 'dlogits', shape, path: '-' }, got.dlogits, want.dlogits.data);

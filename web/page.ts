@@ -21,9 +21,11 @@ function setStatus(state: 'busy' | 'ready' | 'done' | 'error', text: string): vo
 }
 
 function describeAdapter(g: Engine): string {
-  const { name, vendor, subgroups } = g.info;
+  const { name, architecture, subgroups } = g.info;
   const lanes = subgroups ? (subgroups.min === subgroups.max ? `${subgroups.min}` : `${subgroups.min}-${subgroups.max}`) : 'none';
-  return `${name}${vendor ? ` (${vendor})` : ''}; subgroup size ${lanes}; ${g.kernelPath} GEMM kernels`;
+  // Chromium names SwiftShader only in the architecture ('google', 'swiftshader').
+  const arch = architecture && !name.includes(architecture) ? ` (${architecture})` : '';
+  return `${name}${arch}; subgroup size ${lanes}; ${g.kernelPath} GEMM kernels`;
 }
 
 /** An engine for one task, closed afterwards (its GPU memory goes with it). */
@@ -58,19 +60,24 @@ function showScores({ columns, truth, probs }: Scores): void {
     const top = p.indexOf(Math.max(...p));
     body.appendChild(row([String(i), label, ...Array.from(p, (v) => v.toPrecision(6)), columns[top]], 'td'));
   });
-  table.replaceChildren(row(['id', 'class in file', ...columns.map((c) => `p(${c})`), 'prediction'], 'th'), body);
+  const head = document.createElement('thead');
+  head.appendChild(row(['id', 'class in file', ...columns.map((c) => `p(${c})`), 'prediction'], 'th'));
+  table.replaceChildren(head, body);
+}
+
+/** Reads both files, scores every cutout on a fresh engine, shows the table. */
+async function scan(): Promise<void> {
+  setStatus('busy', 'reading files…');
+  const [checkpoint, survey] = await Promise.all([picked('checkpoint'), picked('survey')]);
+  const scores = await withEngine((g) => scoreSurvey(g, checkpoint, survey, (done, total) => setStatus('busy', `scored ${done} of ${total} cutouts…`)));
+  showScores(scores);
+  const n = scores.truth.length;
+  setStatus('done', `${n} cutouts in ${scores.seconds.toFixed(1)} s (${(n / scores.seconds).toFixed(1)} per second)`);
 }
 
 form.addEventListener('submit', (event) => {
   event.preventDefault();
-  setStatus('busy', 'reading files…');
-  void (async () => {
-    const [checkpoint, survey] = await Promise.all([picked('checkpoint'), picked('survey')]);
-    const scores = await withEngine((g) => scoreSurvey(g, checkpoint, survey, (done, total) => setStatus('busy', `scored ${done} of ${total} cutouts…`)));
-    showScores(scores);
-    const n = scores.truth.length;
-    setStatus('done', `${n} cutouts in ${scores.seconds.toFixed(1)} s (${(n / scores.seconds).toFixed(1)} per second)`);
-  })().catch((e: Error) => setStatus('error', e.message));
+  scan().catch((e: Error) => setStatus('error', e.message));
 });
 
 // Opening an engine at once shows the adapter before any file is picked, or why there is none.

@@ -22,11 +22,40 @@ function images(n: number, random: () => number): number[] {
   return Array.from({ length: n * 69 * 69 * 3 }, () => 0.01 + 0.99 * random());
 }
 
-export function paperGradientCheck(name: ModelName, samplesPerLayer = 200): void {
+/** Samples drawn per kernel tensor; every bias tensor is sampled whole up to this many. */
+const KERNEL_SAMPLES = 150;
+const BIAS_SAMPLES = 64;
+/** The largest share of draws that may be skipped for straddling a kink before the check itself is suspect. */
+const MAX_CROSSED_SHARE = 0.1;
+
+/**
+ * d loss / d values[i] by a central difference. A kink or tie between the two
+ * points makes the difference meaningless; one at distance d is crossed only
+ * while the step exceeds d, so the step shrinks tenfold (to 1e-8, where
+ * float64 rounding still costs under 1e-8 relative) before the sample is
+ * given up as straddling one: null.
+ */
+function centralDifference(values: Float64Array, i: number, loss: () => { loss: number; signature: string }): number | null {
+  const v = values[i];
+  try {
+    for (let h = FD_STEP; h >= 1e-8; h /= 10) {
+      values[i] = v + h;
+      const plus = loss();
+      values[i] = v - h;
+      const minus = loss();
+      if (plus.signature === minus.signature) return (plus.loss - minus.loss) / (2 * h);
+    }
+    return null;
+  } finally {
+    values[i] = v;
+  }
+}
+
+export function paperGradientCheck(name: ModelName): void {
   const gpu = useGpu();
   const ctx = { training: true, step: 3 };
 
-  it(`${name} network, 69×69×3: CPU gradients of ${samplesPerLayer} parameters per layer match finite differences`, () => {
+  it(`${name} network, 69×69×3: CPU gradients match finite differences in every parameter tensor, every bias among them`, () => {
     const random = rng(TEST_SEED);
     const model = Sequential.build(modelSpec(name), cpuBackend, TEST_SEED);
     expect(model.paramCount()).toBe(1_420_738);
@@ -35,39 +64,36 @@ export function paperGradientCheck(name: ModelName, samplesPerLayer = 200): void
     const analytic = analyticGradients(model, x, onehot, ctx);
     const inputs = layerInputs(model, x, ctx);
     const params = model.parameters();
+    const report: string[] = [];
+    const failures: string[] = [];
     for (const [li, layer] of model.layers.entries()) {
-      if (layer.params.length === 0) continue;
-      // One layer's kernel and bias, sampled together.
-      const owned = layer.params.map((p) => ({ p, g: analytic[params.indexOf(p)] }));
-      const total = owned.reduce((n, o) => n + o.p.value.size, 0);
-      const numeric: number[] = [];
-      const exact: number[] = [];
-      let crossed = 0;
-      for (const flat of sampleIndices(total, samplesPerLayer * 3, random)) {
-        if (numeric.length === samplesPerLayer) break;
-        let i = flat;
-        let k = 0;
-        while (i >= owned[k].p.value.size) i -= owned[k++].p.value.size;
-        const o = owned[k];
-        const values = (o.p.value as CpuTensor).data;
-        const v = values[i];
-        values[i] = v + FD_STEP;
-        const plus = lossFrom(model, li, inputs[li], onehot, ctx);
-        values[i] = v - FD_STEP;
-        const minus = lossFrom(model, li, inputs[li], onehot, ctx);
-        values[i] = v;
-        // A kink or tie crossed between the two points makes the difference meaningless.
-        if (plus.signature !== minus.signature) {
-          crossed++;
-          continue;
+      for (const p of layer.params) {
+        const values = (p.value as CpuTensor).data;
+        const gradient = analytic[params.indexOf(p)];
+        const wanted = Math.min(p.name === 'bias' ? BIAS_SAMPLES : KERNEL_SAMPLES, values.length);
+        const numeric: number[] = [];
+        const exact: number[] = [];
+        let crossed = 0;
+        for (const i of sampleIndices(values.length, wanted * 2, random)) {
+          if (numeric.length === wanted) break;
+          const difference = centralDifference(values, i, () => lossFrom(model, li, inputs[li], onehot, ctx));
+          if (difference === null) {
+            crossed++;
+            continue;
+          }
+          numeric.push(difference);
+          exact.push(gradient[i]);
         }
-        numeric.push((plus.loss - minus.loss) / (2 * FD_STEP));
-        exact.push(o.g[i]);
+        const err = relativeError(numeric, exact);
+        const share = crossed / (crossed + numeric.length);
+        const line = `${layer.name}/${p.name} [${p.value.shape}]: ${numeric.length} samples, error ${err.toExponential(2)}, ${crossed} skipped at kinks (${(100 * share).toFixed(1)}%)`;
+        report.push(line);
+        if (numeric.length < wanted * (1 - MAX_CROSSED_SHARE) || !(err < FINITE_DIFFERENCES) || share > MAX_CROSSED_SHARE) failures.push(line);
       }
-      expect(numeric.length, `${layer.name}: samples clear of kinks (${crossed} crossed one)`).toBe(Math.min(samplesPerLayer, total));
-      const err = relativeError(numeric, exact);
-      expect(err, `${layer.name}: ‖fd − analytic‖/‖analytic‖ (seed ${TEST_SEED})`).toBeLessThan(FINITE_DIFFERENCES);
     }
+    console.log(`${name} network, finite differences per parameter tensor (seed ${TEST_SEED}):\n  ${report.join('\n  ')}`);
+    expect(failures, `tensors over ${FINITE_DIFFERENCES} relative error, short of samples, or over ${100 * MAX_CROSSED_SHARE}% skipped (seed ${TEST_SEED})`).toEqual([]);
+    expect(report).toHaveLength(params.length);
   });
 
   it(`${name} network, 69×69×3: GPU gradients of every parameter match the CPU path`, async () => {
