@@ -595,7 +595,8 @@ export async function openDevice(adapter: GPUAdapter): Promise<{ device: GPUDevi
     },
   });
   const a = adapter.info;
-  const name = a.description || a.device || a.vendor || 'unknown adapter';
+  // Chromium leaves description and device empty: name it by vendor and architecture ("google swiftshader").
+  const name = a.description || [a.vendor, a.architecture, a.device].filter(Boolean).join(' ') || 'unknown adapter';
   const info: AdapterDescription = {
     name,
     vendor: a.vendor,

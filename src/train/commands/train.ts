@@ -9,6 +9,7 @@ import { classNames } from '../../data/labels.ts';
 import { loadSplit, saveSplit, stratifiedSplit, type Split } from '../../data/split.ts';
 import type { Engine } from '../../kernels/engine.ts';
 import { gpuBackend } from '../../kernels/gpu-backend.ts';
+import { checkOutputFolder } from '../../io/output-path.ts';
 import { openEngine } from '../../platform/node/engine.ts';
 import { modelSpec } from '../../nn/models.ts';
 import { makeOptimizer } from '../../nn/optimizers.ts';
@@ -86,6 +87,7 @@ async function run(argv: string[]): Promise<void> {
       throw new UsageError(`train: ${dir} already holds a run; continue it with --resume --out ${dir}, or choose another --out`);
     }
   }
+  checkOutputFolder('train', 'out', dir);
   const data = await loadRunData(config.data);
   const labels = labelsFor(data.dataset, config.labels);
   const splitPath = join(dir, 'split.json');
