@@ -9,29 +9,12 @@ import type { EngineCounts } from '../src/kernels/engine.ts';
 import { modelSpec, type ModelName } from '../src/nn/models.ts';
 import { makeOptimizer, type OptimizerName } from '../src/nn/optimizers.ts';
 import { Sequential } from '../src/nn/sequential.ts';
-import { epochOrder, predictAll, trainEpoch, type BatchSource } from '../src/train/fit.ts';
+import { epochOrder, predictAll, trainEpoch } from '../src/train/fit.ts';
 import { backendOf, useGpu } from './support/gpu.ts';
 import { rng, TEST_SEED } from './support/random.ts';
+import { randomSource } from './support/random-source.ts';
 
 const gpu = useGpu({ inferenceBatch: 8 });
-
-/** `count` random cutouts with random binary labels. */
-function randomSource(count: number, random: () => number): BatchSource {
-  const size = 69 * 69 * 3;
-  const pixels = Float32Array.from({ length: count * size }, () => random());
-  const labels = Int32Array.from({ length: count }, () => (random() < 0.5 ? 0 : 1));
-  return {
-    count,
-    classes: 2,
-    labels,
-    fill(indices, x, targets) {
-      for (let i = 0; i < indices.length; i++) {
-        x.set(pixels.subarray(indices[i] * size, (indices[i] + 1) * size), i * size);
-        targets[i * 2 + labels[indices[i]]] = 1;
-      }
-    },
-  };
-}
 
 describe('GPU memory over epochs', () => {
   const cases: [ModelName, OptimizerName, number][] = [
@@ -43,8 +26,8 @@ describe('GPU memory over epochs', () => {
       const g = gpu();
       g.poisonOutputs = false;
       const random = rng(TEST_SEED);
-      const train = randomSource(20, random);
-      const validation = randomSource(12, random);
+      const train = randomSource(20, [69, 69, 3], random);
+      const validation = randomSource(12, [69, 69, 3], random);
       const backend = backendOf(g);
       const model = Sequential.build(modelSpec(name), backend, TEST_SEED);
       const optimizer = makeOptimizer(optimizerName, backend, model.parameters());
