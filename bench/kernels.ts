@@ -7,6 +7,7 @@ import type { Backend } from '../src/kernels/backend.ts';
 import type { Engine, GpuTensor } from '../src/kernels/engine.ts';
 import { mulberry32 } from '../src/nn/init.ts';
 import { ADAM_DEFAULTS, RMSPROP_DEFAULTS } from '../src/nn/optimizers.ts';
+import { DEFAULT_LOSS } from '../src/nn/sequential.ts';
 import { checked, GpuError, spread, type GpuTimer, type Spread } from './timing.ts';
 
 /** What one kernel case does: inputs made once, `run` recorded once per repetition. */
@@ -142,7 +143,7 @@ function memoryCases(B: Backend<GpuTensor>, N: number, random: () => number): Ke
     { op: 'dropoutForward', layer: 'dropout1 (tuned)', batch: N, shapes: `x=${fmt(pool1)} rate=0.25`, bytes: 2 * P, inputs: () => [randomTensor(B, pool1, random)], run: ([x]) => [B.dropoutForward(x, 0.25, 7, 1)] },
     { op: 'dropoutBackward', layer: 'dropout1 (tuned)', batch: N, shapes: `dy=${fmt(pool1)} rate=0.25`, bytes: 2 * P, inputs: () => [randomTensor(B, pool1, random)], run: ([dy]) => [B.dropoutBackward(dy, 0.25, 7, 1)] },
     { op: 'add', layer: 'conv1 size', batch: N, shapes: `a=${fmt(conv1)}`, bytes: 3 * S, inputs: () => [randomTensor(B, conv1, random), randomTensor(B, conv1, random)], run: ([a, b]) => [B.add(a, b)] },
-    { op: 'softmaxCrossEntropy', layer: 'output', batch: N, shapes: `logits=${fmt(logits)}`, bytes: 4 * L, inputs: () => [randomTensor(B, logits, random), B.fromArray(Float32Array.from({ length: N * 2 }, (_, i) => +(i % 2 === 0)), logits)], run: ([z, t]) => Object.values(B.softmaxCrossEntropy(z, t)) },
+    { op: 'softmaxCrossEntropy', layer: 'output', batch: N, shapes: `logits=${fmt(logits)}`, bytes: 4 * L, inputs: () => [randomTensor(B, logits, random), B.fromArray(Float32Array.from({ length: N * 2 }, (_, i) => +(i % 2 === 0)), logits)], run: ([z, t]) => Object.values(B.softmaxCrossEntropy(z, t, DEFAULT_LOSS)) },
     { op: 'softmax', layer: 'output', batch: N, shapes: `logits=${fmt(logits)}`, bytes: 2 * L, inputs: () => [randomTensor(B, logits, random)], run: ([z]) => [B.softmax(z)] },
   ];
 }

@@ -1,7 +1,7 @@
 // Timing for the benchmarks: summary statistics of repeated measurements, and
 // GPU time of recorded work, from timestamp queries where the adapter has them
 // and from the wall clock around a full sync elsewhere.
-import { DeviceError, type Engine } from '../src/kernels/engine.ts';
+import { DeviceError, TensorTooLargeError, type Engine } from '../src/kernels/engine.ts';
 
 /** Median and spread of repeated measurements. */
 export interface Spread {
@@ -30,12 +30,6 @@ export function printTable(header: string[], rows: string[][]): void {
 export class GpuError extends Error {}
 
 /**
- * The engine refuses, before any GPU work, a tensor larger than the adapter
- * binds (src/kernels/engine.ts): the rejection a smaller batch avoids.
- */
-const OVER_BINDING_LIMIT = /more than this adapter binds/;
-
-/**
  * Runs `f` inside validation and out-of-memory error scopes and throws a
  * GpuError for the first GPU error it caused: one the engine reports (a
  * DeviceError, a tensor over the binding limit) or one of the work the engine
@@ -55,7 +49,7 @@ export async function checked<T>(g: Engine, what: string, f: () => Promise<T>): 
   }
   const oom = await d.popErrorScope();
   const validation = await d.popErrorScope();
-  if (thrown instanceof DeviceError || (thrown instanceof Error && OVER_BINDING_LIMIT.test(thrown.message))) {
+  if (thrown instanceof DeviceError || thrown instanceof TensorTooLargeError) {
     throw new GpuError(`${what}: ${(thrown as Error).message.split('\n')[0]}`);
   }
   if (thrown !== null) throw thrown;

@@ -1,7 +1,6 @@
 // The command line as scripts and people use it: exit codes, one-line errors,
 // Keras checkpoints in and out, and runs that survive SIGKILL and resume to
 // the same weights as an uninterrupted run.
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,37 +11,12 @@ import { initialModel } from '../src/nn/models.ts';
 import { cpuBackend } from '../src/kernels/cpu-backend.ts';
 import { loadCheckpoint, modelFromCheckpoint, saveCheckpoint } from '../src/train/checkpoint.ts';
 import { randomWeights, tfKerasConfig, writeAsKeras } from './support/keras-file.ts';
+import { errorLines, handscan } from './support/cli.ts';
 import { rng, TEST_SEED } from './support/random.ts';
 
 const dir = await mkdtemp(join(tmpdir(), 'handscan-cli-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 const data = join(dir, 'small.hdf5');
-
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `handscan ...args`; `killAfterMs` sends SIGKILL at that moment. */
-function handscan(args: string[], killAfterMs?: number): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/handscan.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
-
-/** stderr without Dawn's own start-up warnings. */
-const errorLines = (r: Result) => r.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('Warning: '));
 
 /** A short training run on the small survey, different only in its folder. */
 const TINY = ['--data', data, '--epochs', '4', '--samples-per-epoch', '48', '--batch-size', '16', '--seed', '4'];
@@ -137,38 +111,58 @@ describe('training runs', () => {
     expect(r.stdout).toMatch(/split\s+126 train \/ 54 validation \/ 60 test/);
   });
 
-  it('SIGKILL at 10 random moments never leaves an unreadable file, and --resume ends with the same weights as an uninterrupted run', async () => {
-    const straight = join(dir, 'straight');
-    const r = await handscan(['train', ...TINY, '--out', straight]);
-    expect(r.code, r.stderr).toBe(0);
+  // The initial network (RMSprop) and the tuned one (Adam, dropout): optimizer
+  // moments, the step counter that seeds dropout, and the history must all
+  // survive a kill.
+  const survivors: [string, string[], number][] = [
+    ['initial', TINY, 10],
+    ['tuned', [...TINY, '--model', 'tuned'], 5],
+  ];
+  for (const [model, options, wantedKills] of survivors) {
+    it(`${model}: SIGKILL at ${wantedKills} random moments during training never leaves an unreadable file, and --resume from mid-run checkpoints ends with the same checkpoints and report as an uninterrupted run`, async () => {
+      const straight = join(dir, `straight-${model}`);
+      const r = await handscan(['train', ...options, '--out', straight]);
+      expect(r.code, r.stderr).toBe(0);
 
-    const killed = join(dir, 'killed');
-    const random = rng(TEST_SEED);
-    let kills = 0;
-    let finished = false;
-    for (let attempt = 0; attempt < 30 && !finished; attempt++) {
-      const resume = existsSync(join(killed, 'last.h5'));
-      const args = resume ? ['train', '--resume', '--out', killed] : ['train', ...TINY, '--out', killed];
-      const res = await handscan(args, kills < 10 ? 1500 + random() * 9000 : undefined);
-      if (res.signal === 'SIGKILL') kills++;
-      else {
-        expect(res.code, res.stderr).toBe(0);
-        finished = kills >= 10;
+      const killed = join(dir, `killed-${model}`);
+      const random = rng(TEST_SEED);
+      let kills = 0;
+      let finished = false;
+      const resumedAfter: number[] = [];
+      for (let attempt = 0; attempt < 30 && !finished; attempt++) {
+        const resume = existsSync(join(killed, 'last.h5'));
+        const args = resume ? ['train', '--resume', '--out', killed] : ['train', ...options, '--out', killed];
+        const res = await handscan(args, { killAfterMs: kills < wantedKills ? 1500 + random() * 9000 : undefined });
+        const after = /resuming .* after epoch (\d+)/.exec(res.stdout);
+        if (after) resumedAfter.push(Number(after[1]));
+        // A kill counts only when it landed while epochs were running, not while the process started or reported.
+        if (res.signal === 'SIGKILL') kills += Number(/Epoch \d+\/\d+/.test(res.stdout) && !/reloading the weights/.test(res.stdout));
+        else {
+          expect(res.code, res.stderr).toBe(0);
+          finished = kills >= wantedKills;
+        }
+        for (const f of existsSync(killed) ? readdirSync(killed) : []) {
+          const path = join(killed, f);
+          if (f.endsWith('.h5')) await expect(readKerasWeights(path), path).resolves.toBeTruthy();
+          if (f.endsWith('.json')) expect(() => JSON.parse(readFileSync(path, 'utf8')), path).not.toThrow();
+        }
       }
-      for (const f of existsSync(killed) ? readdirSync(killed) : []) {
-        const path = join(killed, f);
-        if (f.endsWith('.h5')) await expect(readKerasWeights(path), path).resolves.toBeTruthy();
-        if (f.endsWith('.json')) expect(() => JSON.parse(readFileSync(path, 'utf8')), path).not.toThrow();
+      expect(kills, `seed ${TEST_SEED}`).toBe(wantedKills);
+      expect(finished).toBe(true);
+      // Some resume continued a run from the middle, not from its first or last epoch.
+      expect(resumedAfter.some((e) => e >= 1 && e < 4), `resumed after epochs ${resumedAfter} (seed ${TEST_SEED})`).toBe(true);
+      for (const f of ['last.h5', 'best.h5']) {
+        const a = await loadCheckpoint(join(straight, f));
+        const b = await loadCheckpoint(join(killed, f));
+        expect(b.weights, `${f} weights (seed ${TEST_SEED})`).toEqual(a.weights);
+        // Optimizer moments and step count, history, best epoch, config: the whole training state.
+        expect({ ...b.state!, config: { ...b.state!.config, data: '' } }, `${f} state (seed ${TEST_SEED})`).toEqual({ ...a.state!, config: { ...a.state!.config, data: '' } });
       }
-    }
-    expect(kills).toBe(10);
-    expect(finished).toBe(true);
-    for (const f of ['last.h5', 'best.h5']) {
-      const a = (await readKerasWeights(join(straight, f))).layers;
-      const b = (await readKerasWeights(join(killed, f))).layers;
-      a.forEach((l, i) => l.weights.forEach((w, j) => expect(Buffer.from(b[i].weights[j].values.buffer).equals(Buffer.from(w.values.buffer)), `${f} ${l.name}/${w.name}`).toBe(true)));
-    }
-    const report = JSON.parse(readFileSync(join(killed, 'report.json'), 'utf8'));
-    expect(report.test.accuracy).toBe(JSON.parse(readFileSync(join(straight, 'report.json'), 'utf8')).test.accuracy);
-  });
+      const figures = (run: string) => {
+        const { test, baseline, history } = JSON.parse(readFileSync(join(run, 'report.json'), 'utf8'));
+        return { test, baseline, history };
+      };
+      expect(figures(killed)).toEqual(figures(straight));
+    });
+  }
 });
