@@ -12,6 +12,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   predict: { summary: 'score cutouts with a checkpoint and write a CSV', load: async () => (await import('./commands/predict.ts')).default },
   simulate: { summary: 'make a simulated SDSS-II survey in the sdss.hdf5 layout (the built-in default data)', load: async () => (await import('./commands/simulate.ts')).default },
   show: { summary: 'write a contact sheet (PNG) of random cutouts per class of a dataset', load: async () => (await import('./commands/show.ts')).default },
+  preprocess: { summary: 'describe the named preprocessing steps (network inputs and display stretches): --list', load: async () => (await import('./commands/preprocess.ts')).default },
 };
 
 function usage(): string {
