@@ -11,7 +11,7 @@ import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWeb, ROOT } from '../scripts/build-web.ts';
 import { serveStatic, type StaticServer } from '../scripts/serve-web.ts';
-import { fillImages, sampleCount, VALUES_PER_IMAGE } from '../src/data/dataset.ts';
+import { inferenceSource, sampleCount } from '../src/data/dataset.ts';
 import { writeSdssHdf5 } from '../src/data/hdf5.ts';
 import { ORIGINAL_CLASSES } from '../src/data/labels.ts';
 import { loadDataset } from '../src/data/load.ts';
@@ -73,6 +73,14 @@ describe(`in headless Chromium (TEST_SEED=${TEST_SEED})`, () => {
     const where = `${name} (${vendor}, ${architecture}), subgroup sizes ${subgroups ? `${subgroups.min}-${subgroups.max}` : 'none'}, GEMM paths ${report.paths.join(' and ')}`;
     console.log(`browser WebGPU adapter: ${where}; ${report.results.length} kernel outputs checked`);
     expect(name, 'the adapter has a name').not.toBe('');
+    // The subgroup GEMMs run on one fixed subgroup size of 4 lanes or more (SwiftShader's is 4, lavapipe's 8):
+    // there they must be checked too, every GEMM kernel on both paths.
+    const fixed = subgroups !== null && subgroups.min === subgroups.max && subgroups.min >= 4;
+    expect(report.paths, `GEMM paths on ${where}`).toEqual(fixed ? ['portable', 'subgroups'] : ['portable']);
+    const gemms = [...new Set(report.results.filter((r) => r.path !== '-').map((r) => r.kernel))];
+    expect(gemms.sort(), 'the kernels with a GEMM path').toEqual(['conv2dBackwardFilter', 'conv2dBackwardInput', 'conv2dForward', 'denseBackwardInput', 'denseBackwardWeights', 'denseForward']);
+    const unchecked = gemms.flatMap((k) => report.paths.filter((path) => !report.results.some((r) => r.kernel === k && r.path === path)).map((path) => `${k} (${path})`));
+    expect(unchecked, `GEMM kernels the page did not check on a path, on ${where}`).toEqual([]);
 
     const kernels = Object.keys(cpuBackend).filter((k) => !NOT_KERNELS.has(k));
     expect(kernels.filter((k) => !report.results.some((r) => r.kernel === k)), `kernels the page did not check on ${where}`).toEqual([]);
@@ -102,7 +110,7 @@ describe(`in headless Chromium (TEST_SEED=${TEST_SEED})`, () => {
     let node: Float32Array;
     try {
       const net = modelFromCheckpoint(checkpointPath, await loadCheckpoint(checkpointPath), gpuBackend(g), 'initial');
-      node = await predictAll(net, { count: n, classes: net.classes, labels: new Int32Array(n), fill: (indices, x) => fillImages(dataset, indices, x.subarray(0, indices.length * VALUES_PER_IMAGE)) });
+      node = await predictAll(net, inferenceSource(dataset, net.classes));
     } finally {
       g.destroy();
     }

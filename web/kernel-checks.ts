@@ -185,12 +185,14 @@ class Checks {
   }
 
   async dense(paths: KernelPath[]): Promise<void> {
-    // [N, K, M]: the paper's dense1 and dense2, and sizes that are not multiples of 4.
+    // [N, K, M]: the paper's dense1 and dense2, sizes that are not multiples
+    // of 4, and a batch past one subgroup tile's 32 rows with ragged edges.
     const cases: [number, number, number][] = [
       [1, 1, 1],
       [3, 3, 2],
       [1, 7, 3],
       [5, 13, 37],
+      [67, 130, 33],
       [3, 1001, 10],
       [2, 10_368, 128],
       [2, 128, 2],

@@ -6,14 +6,23 @@
 import { ceilDiv, dispatch1d, type Engine, type GpuTensor, type KernelPath, type Program } from './engine.ts';
 
 const WG = 64;
-/** Pixels of a subgroup GEMM tile (4 slots of 8 lanes), quads of a subgroup filter tile (one per lane 0-7). */
-const SUBGROUP_PIXELS = 32;
-const SUBGROUP_QUADS = 8;
+/** Pixels of a subgroup GEMM tile (4 groups of 8 rows) and quads of a subgroup filter tile (one group), compiled into conv2d-subgroups.wgsl as PIXELS and QUADS. */
+const SUBGROUP_BLOCK = { PIXELS: 32, QUADS: 8 };
 /** One portable invocation's block, compiled into conv2d.wgsl as PIXELS, COLS and QUADS. */
 const PORTABLE_BLOCK = { PIXELS: 16, COLS: 2, QUADS: 2 };
 /** Filter-gradient splits of the pixel reduction: enough workgroups to fill the device, chunks long enough to amortise the partial sums. */
 const FILTER_GROUPS = 256;
 const FILTER_MIN_CHUNK = 1024;
+
+/** A subgroup kernel of conv2d-subgroups.wgsl: a workgroup is one subgroup of `lanes`. */
+const subgroups = (entryPoint: string, lanes: number, groups: number, uniforms: number[]): Program => ({
+  shader: 'conv2d-subgroups.wgsl',
+  constants: { ...SUBGROUP_BLOCK, LANES: lanes },
+  entryPoint,
+  workgroupSize: [lanes, 1, 1],
+  dispatch: dispatch1d(groups, 1),
+  uniforms,
+});
 
 const portable = (entryPoint: string, count: number, uniforms: number[]): Program => ({
   shader: 'conv2d.wgsl',
@@ -61,14 +70,8 @@ function implicitGemm(g: Engine, a: GpuTensor, wk: GpuTensor, bias: GpuTensor, p
   const M = N * H * W;
   const uniforms = [N, H, W, K, A / 4, B4];
   const lanes = g.lanes(path, 'conv2d');
-  const program: Program = lanes
-    ? {
-        shader: 'conv2d-subgroups.wgsl',
-        entryPoint: 'conv2dForward',
-        workgroupSize: [lanes, 1, 1],
-        dispatch: dispatch1d(ceilDiv(B4, lanes) * ceilDiv(M, SUBGROUP_PIXELS), 1),
-        uniforms,
-      }
+  const program = lanes
+    ? subgroups('conv2dForward', lanes, ceilDiv(B4, lanes) * ceilDiv(M, SUBGROUP_BLOCK.PIXELS), uniforms)
     : portable('conv2dForward', ceilDiv(B4, PORTABLE_BLOCK.COLS) * ceilDiv(M, PORTABLE_BLOCK.PIXELS), uniforms);
   const out = g.empty([N, H, W, B]);
   g.run(program, [a.buffer, wk.buffer, out.buffer, bias.buffer]);
@@ -119,7 +122,7 @@ export function conv2dBackwardFilter(g: Engine, x: GpuTensor, dy: GpuTensor, ker
   const quads = K * K * C4;
   const lanes = g.lanes(path, 'conv2d');
   // Output tiles of one split: workgroups for the subgroup kernels, invocations for the portable one.
-  const tiles = lanes ? ceilDiv(F4, lanes) * ceilDiv(quads, SUBGROUP_QUADS) : ceilDiv(F4, PORTABLE_BLOCK.COLS) * ceilDiv(quads, PORTABLE_BLOCK.QUADS);
+  const tiles = lanes ? ceilDiv(F4, lanes) * ceilDiv(quads, SUBGROUP_BLOCK.QUADS) : ceilDiv(F4, PORTABLE_BLOCK.COLS) * ceilDiv(quads, PORTABLE_BLOCK.QUADS);
   const groupsPerSplit = lanes ? tiles : ceilDiv(tiles, WG);
   const wanted = Math.max(1, Math.min(ceilDiv(FILTER_GROUPS, groupsPerSplit), Math.floor(M / FILTER_MIN_CHUNK)));
   const chunk = round4(ceilDiv(M, wanted));
@@ -129,15 +132,7 @@ export function conv2dBackwardFilter(g: Engine, x: GpuTensor, dy: GpuTensor, ker
   const [xp, padX] = padded(g, x);
   const [dyp, padDy] = padded(g, dy);
   const partial = g.empty([splits, quads * 4 + 1, F4 * 4]);
-  const program: Program = lanes
-    ? {
-        shader: 'conv2d-subgroups.wgsl',
-        entryPoint: 'conv2dBackwardFilter',
-        workgroupSize: [lanes, 1, 1],
-        dispatch: dispatch1d(tiles * splits, 1),
-        uniforms,
-      }
-    : portable('conv2dBackwardFilter', tiles * splits, uniforms);
+  const program = lanes ? subgroups('conv2dBackwardFilter', lanes, tiles * splits, uniforms) : portable('conv2dBackwardFilter', tiles * splits, uniforms);
   g.run(program, [xp.buffer, dyp.buffer, partial.buffer]);
   const dw = g.empty([K, K, C, F]);
   const db = g.empty([F]);

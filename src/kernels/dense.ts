@@ -19,11 +19,13 @@ const TARGET_WORKGROUPS = 64;
 // ...but none shallower than this, or reducing the slices costs more than it gains.
 const MIN_CHUNK = 256;
 const REDUCE_WG = 256;
+/** Rows of a subgroup GEMM tile (8 blocks of 4), compiled into dense-subgroups.wgsl as ROWS; its columns are 4 per lane. */
+const SUBGROUP_ROWS = 32;
 
-function tileShape(g: Engine, path: KernelPath): { rows: number; cols: number; workgroupSize: [number, number, number] } {
+function tileShape(g: Engine, path: KernelPath): { rows: number; cols: number; workgroupSize: [number, number, number]; constants?: Record<string, number> } {
   const lanes = g.lanes(path, 'dense');
   if (lanes === null) return { rows: 64, cols: 32, workgroupSize: [8, 8, 1] };
-  return { rows: 32, cols: 4 * lanes, workgroupSize: [lanes, 1, 1] };
+  return { rows: SUBGROUP_ROWS, cols: 4 * lanes, workgroupSize: [lanes, 1, 1], constants: { ROWS: SUBGROUP_ROWS, LANES: lanes } };
 }
 
 /** Slices of the depth: S slices of `chunk` (a multiple of 4) each. */
@@ -44,6 +46,7 @@ function gemm(g: Engine, m: Gemm, a: GpuTensor, b: GpuTensor, path: KernelPath, 
     shader: path === 'subgroups' ? ['dense.wgsl', 'dense-subgroups.wgsl'] : 'dense.wgsl',
     entryPoint: path === 'subgroups' ? 'gemmSubgroups' : 'gemm',
     workgroupSize: tile.workgroupSize,
+    constants: tile.constants,
     overrides: { ALIGNED_A: +(lda % 4 === 0), ALIGNED_B: +(ldb % 4 === 0), TRANS_A: +m.transA, TRANS_B: +m.transB },
     dispatch: [...dispatchXY, S],
     uniforms: [m.I, m.J, m.R, chunk],

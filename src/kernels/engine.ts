@@ -184,6 +184,9 @@ export class DeviceError extends Error {
 /** The device is gone (destroyed, a driver reset, a crashed GPU process). */
 export class DeviceLostError extends DeviceError {}
 
+/** A tensor larger than the adapter can bind: the caller asked for too big a batch. */
+export class TensorTooLargeError extends Error {}
+
 /** Counts of what the engine holds, for the memory tests and benchmarks. */
 export interface EngineCounts {
   buffers: number;
@@ -238,11 +241,11 @@ export class Engine {
     this.pool = new BufferPool(device);
     const sg = info.subgroups;
     // One known size (min = max), so that a workgroup of that many invocations
-    // is exactly one subgroup, and at least 8 lanes, since the GEMM tiles
-    // broadcast rows from lanes 0-7.
-    const lanes = sg && sg.min === sg.max && sg.min >= 8 ? sg.min : null;
+    // is exactly one subgroup, and at least 4 lanes: the GEMM tiles broadcast
+    // groups of 8 rows, one row per lane from 8 lanes up, two per lane at 4.
+    const lanes = sg && sg.min === sg.max && sg.min >= 4 ? sg.min : null;
     if (this.options.kernelPath === 'subgroups' && lanes === null) {
-      throw new Error(`kernelPath 'subgroups' needs one fixed subgroup size ≥ 8; ${info.name} has ${JSON.stringify(sg)}`);
+      throw new Error(`kernelPath 'subgroups' needs one fixed subgroup size ≥ 4; ${info.name} has ${JSON.stringify(sg)}`);
     }
     this.subgroupSize = lanes;
     this.kernelPath = this.options.kernelPath === 'portable' || lanes === null ? 'portable' : 'subgroups';
@@ -257,7 +260,7 @@ export class Engine {
   /** Lanes for the subgroup kernels on `path`, or null for the portable ones. */
   lanes(path: KernelPath, kernel: string): number | null {
     if (path === 'portable') return null;
-    if (this.subgroupSize === null) throw new Error(`${kernel}: the subgroup kernels need one fixed subgroup size ≥ 8; ${this.info.name} has ${JSON.stringify(this.info.subgroups)}`);
+    if (this.subgroupSize === null) throw new Error(`${kernel}: the subgroup kernels need one fixed subgroup size ≥ 4; ${this.info.name} has ${JSON.stringify(this.info.subgroups)}`);
     return this.subgroupSize;
   }
 
@@ -296,7 +299,7 @@ export class Engine {
   private acquire(shape: readonly number[], bytes: number): GPUBuffer {
     if (bytes > this.maxTensorBytes) {
       const mib = (b: number) => (b / 2 ** 20).toFixed(0);
-      throw new Error(`a tensor of shape [${shape.join(', ')}] needs ${mib(bytes)} MiB, more than this adapter binds (${mib(this.maxTensorBytes)} MiB): use a smaller batch`);
+      throw new TensorTooLargeError(`a tensor of shape [${shape.join(', ')}] needs ${mib(bytes)} MiB, more than this adapter binds (${mib(this.maxTensorBytes)} MiB): use a smaller batch`);
     }
     this.openScope();
     return this.pool.acquire(bytes);
@@ -334,6 +337,8 @@ export class Engine {
     const key = JSON.stringify([p.shader, p.constants, p.entryPoint, x, y, z, constants]);
     let pipeline = this.pipelines.get(key);
     if (!pipeline) {
+      // Compiling is where a shader error shows: its own scope names the kernel.
+      this.device.pushErrorScope('validation');
       const { module, code } = this.module(p);
       // Only pass WG_* overrides the shader declares: Dawn rejects unknown names.
       for (const [name, v] of [['WG_X', x], ['WG_Y', y], ['WG_Z', z]] as const) {
@@ -344,6 +349,8 @@ export class Engine {
         layout: 'auto',
         compute: { module, entryPoint: p.entryPoint, constants },
       });
+      const label = kernelLabel(p);
+      this.unchecked.push(this.device.popErrorScope().then((e) => (e ? new DeviceError(`WebGPU ${errorKind(e)} compiling kernel ${label}: ${firstLine(e.message)}`) : null)));
       this.pipelines.set(key, pipeline);
       this.pipelineIds.set(pipeline, this.pipelines.size);
     }
@@ -574,7 +581,9 @@ function errorKind(e: GPUError): string {
 function describeKernels(message: string, kernels: readonly string[]): string {
   const named = kernels.filter((k) => message.includes(`"${k}"`));
   const list = named.length > 0 ? named : kernels;
-  return list.length === 1 ? `kernel ${list[0]}` : `a submit of kernels ${list.join(', ')}`;
+  if (list.length === 1) return `kernel ${list[0]}`;
+  const shown = list.slice(0, 3).join(', ');
+  return `a submit of ${list.length} kernels (${list.length > 3 ? `${shown}, …` : shown})`;
 }
 
 /** The features and limits the kernels use, as far as the adapter has them. */

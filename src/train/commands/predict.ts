@@ -1,8 +1,9 @@
 // `handscan predict`: score cutouts with a Handscan or Keras checkpoint and
 // write one CSV row per cutout.
 import { fillImages, sampleCount, VALUES_PER_IMAGE } from '../../data/dataset.ts';
-import { classNames, type LabelScheme } from '../../data/labels.ts';
+import { classNames, schemeForOutputs, type LabelScheme } from '../../data/labels.ts';
 import { loadDataset } from '../../data/load.ts';
+import { DEFAULT_INFERENCE_BATCH } from '../../kernels/engine.ts';
 import { gpuBackend } from '../../kernels/gpu-backend.ts';
 import { openEngine } from '../../platform/node/engine.ts';
 import { MODEL_NAMES, type ModelName } from '../../nn/models.ts';
@@ -10,7 +11,7 @@ import { writeFileAtomic } from '../../io/atomic-file.ts';
 import { checkOutputFile } from '../../io/output-path.ts';
 import { loadCheckpoint, modelFromCheckpoint } from '../checkpoint.ts';
 import { numberOption, parseOptions, type Command } from '../command.ts';
-import { InputError, UsageError } from '../../errors.ts';
+import { UsageError } from '../../errors.ts';
 import { predictAll, type BatchSource } from '../fit.ts';
 import { progress } from '../progress.ts';
 
@@ -25,15 +26,14 @@ options:
   --out FILE.csv          where to write: id, one probability column per class, label
   --model initial|tuned   the architecture when the file has no model_config [initial]
   --threshold T           binary models: label 'real' when p_real >= T [0.5]
-  --batch-size N          cutouts per GPU batch [256]
+  --batch-size N          cutouts per GPU batch [${DEFAULT_INFERENCE_BATCH}]
 
 Columns: p_not_real, p_real for 2 classes; p_<class> for the 3 visual or 10 original classes
 (lower case, spaces as '_'). 'label' is the predicted class name.`;
 
 /** CSV column names for a model's outputs. */
 function columns(classes: number): { scheme: LabelScheme; names: readonly string[] } {
-  const scheme: LabelScheme | undefined = classes === 2 ? 'binary' : classes === 3 ? 'visual' : classes === 10 ? 'original' : undefined;
-  if (!scheme) throw new InputError(`the model has ${classes} outputs; Handscan's label schemes have 2, 3 or 10 classes`);
+  const scheme = schemeForOutputs(classes);
   return { scheme, names: classNames(scheme).map((n) => n.toLowerCase().replace(/[^a-z0-9]+/g, '_')) };
 }
 
@@ -54,7 +54,7 @@ async function run(argv: string[]): Promise<void> {
   const model = (values.model ?? 'initial') as ModelName;
   if (!MODEL_NAMES.includes(model)) throw new UsageError(`predict: --model must be one of ${MODEL_NAMES.join(', ')}, got '${values.model}'`);
   const threshold = numberOption('predict', 'threshold', values.threshold, 0.5, (v) => v >= 0 && v <= 1, 'a probability in [0, 1]');
-  const batchSize = numberOption('predict', 'batch-size', values['batch-size'], 256, (v) => Number.isInteger(v) && v > 0 && v <= 4096, 'an integer in 1..4096');
+  const batchSize = numberOption('predict', 'batch-size', values['batch-size'], DEFAULT_INFERENCE_BATCH, (v) => Number.isInteger(v) && v > 0 && v <= 4096, 'an integer in 1..4096');
   // Inputs and the output path are checked before the GPU is opened.
   checkOutputFile('predict', 'out', values.out!);
   const dataset = await loadDataset(values.data!);
