@@ -1,13 +1,16 @@
 // Scores every cutout of a survey with a checkpoint on the page's WebGPU
-// engine: the same model and inference loop (predictAll, in batches the
-// engine allows) as `handscan predict`, so the numbers are Node's.
-import { classNames, ORIGINAL_CLASSES, type LabelScheme } from '../src/data/labels.ts';
-import type { Engine } from '../src/kernels/engine.ts';
+// engine: the same readers, model and inference loop (predictAll, in batches
+// the engine allows) as `handscan predict`, so the numbers are Node's.
+import { inferenceSource } from '../src/data/dataset.ts';
+import { classNames, ORIGINAL_CLASSES, schemeForOutputs } from '../src/data/labels.ts';
+import { readSdssFile } from '../src/data/sdss-hdf5.ts';
+import { readKerasCheckpoint } from '../src/io/keras-hdf5-layout.ts';
+import type { Engine, GpuTensor } from '../src/kernels/engine.ts';
 import { gpuBackend } from '../src/kernels/gpu-backend.ts';
-import { modelSpec } from '../src/nn/models.ts';
-import { Sequential } from '../src/nn/sequential.ts';
+import { buildCheckpointModel, checkpointModel } from '../src/nn/checkpoint-model.ts';
+import type { Sequential } from '../src/nn/sequential.ts';
 import { predictAll } from '../src/train/fit.ts';
-import { readCheckpoint, readSurvey, withHdf5 } from './hdf5-browser.ts';
+import { named, withHdf5 } from './hdf5-browser.ts';
 
 export interface PickedFile {
   name: string;
@@ -24,41 +27,21 @@ export interface Scores {
   seconds: number;
 }
 
-/** predict's label scheme for a model's output count. */
-function schemeFor(outputs: number): LabelScheme {
-  const scheme = ({ 2: 'binary', 3: 'visual', 10: 'original' } as const)[outputs];
-  if (!scheme) throw new Error(`the model has ${outputs} outputs; Handscan's label schemes have 2, 3 or 10 classes`);
-  return scheme;
-}
-
 export async function scoreSurvey(g: Engine, checkpoint: PickedFile, survey: PickedFile, onProgress: (done: number, total: number) => void): Promise<Scores> {
-  const ckpt = await withHdf5(checkpoint.bytes, checkpoint.name, readCheckpoint);
-  const { images, classes } = await withHdf5(survey.bytes, survey.name, readSurvey);
-  // As `predict`: the file's model_config, else the paper's initial network with as many classes as its last layer.
-  const outputs = ckpt.weights.at(-1)?.weights.find((w) => w.name === 'bias')?.shape[0];
-  if (outputs === undefined) throw new Error(`${checkpoint.name}: no layer with weights`);
-  const model = Sequential.build(ckpt.spec ?? modelSpec('initial', outputs), gpuBackend(g), 0);
-  model.setWeights(ckpt.weights);
-  const columns = classNames(schemeFor(model.classes));
+  const ckpt = await withHdf5(checkpoint.bytes, checkpoint.name, (h5, file) => checkpointModel(readKerasCheckpoint(h5, file)));
+  const dataset = await withHdf5(survey.bytes, survey.name, (h5, file) => readSdssFile(h5, file, survey.name));
+  // As `predict --model initial`: the file's model_config, else the paper's initial network.
+  let model: Sequential<GpuTensor>;
+  let columns: readonly string[];
+  try {
+    model = buildCheckpointModel(ckpt, gpuBackend(g), 'initial');
+    columns = classNames(schemeForOutputs(model.classes));
+  } catch (e) {
+    throw named(checkpoint.name, e);
+  }
   if (model.spec.inputShape.join('×') !== '69×69×3') throw new Error(`${checkpoint.name}: the model takes ${model.spec.inputShape.join('×')} inputs, the survey's cutouts are 69×69×3`);
-  const pixels = 69 * 69 * 3;
-  const n = classes.length;
   const t0 = performance.now();
-  const probs = await predictAll(
-    model,
-    {
-      count: n,
-      classes: model.classes,
-      labels: new Int32Array(n),
-      // uint8 → [0, 1] as the notebook (and src/data/dataset.ts) scale pixels.
-      fill: (indices, x) => {
-        for (let i = 0; i < indices.length; i++) {
-          const from = indices[i] * pixels;
-          for (let p = 0; p < pixels; p++) x[i * pixels + p] = images[from + p] / 255;
-        }
-      },
-    },
-    { onProgress: (done) => onProgress(done, n) },
-  );
-  return { columns, truth: Array.from(classes, (k) => ORIGINAL_CLASSES[k]), probs, seconds: (performance.now() - t0) / 1000 };
+  const source = inferenceSource(dataset, model.classes);
+  const probs = await predictAll(model, source, { onProgress: (done) => onProgress(done, source.count) });
+  return { columns, truth: Array.from(dataset.labels, (k) => ORIGINAL_CLASSES[k]), probs, seconds: (performance.now() - t0) / 1000 };
 }

@@ -1,7 +1,6 @@
 // The in-memory dataset every reader produces and the trainer consumes. Pixels
 // stay uint8 (a full survey is 311 MB as uint8, 1.2 GB as float32); batches
 // are converted to float32 as they are needed, into buffers the caller reuses.
-import { createHash } from 'node:crypto';
 import { InputError } from '../errors.ts';
 import { sourcePixels, TRANSFORM_COUNT } from './augment.ts';
 import { classNames, labelOf, type LabelScheme } from './labels.ts';
@@ -88,6 +87,21 @@ export function fillImages(dataset: Dataset, indices: ArrayLike<number>, out: Fl
   }
 }
 
+/**
+ * The dataset's cutouts as the inference loop takes them (src/train/fit.ts's
+ * BatchSource, for predictAll): every sample, unlabelled, for a model with
+ * `classes` outputs.
+ */
+export function inferenceSource(dataset: Dataset, classes: number) {
+  const count = sampleCount(dataset);
+  return {
+    count,
+    classes,
+    labels: new Int32Array(count),
+    fill: (indices: ArrayLike<number>, x: Float32Array) => fillImages(dataset, indices, x.subarray(0, indices.length * VALUES_PER_IMAGE)),
+  };
+}
+
 /** Writes one-hot rows (indices.length × classCount) for `labels` (from labelsFor) into `out`. */
 export function fillOneHot(labels: Uint8Array, classCount: number, indices: ArrayLike<number>, out: Float32Array): void {
   if (out.length < indices.length * classCount) {
@@ -99,16 +113,4 @@ export function fillOneHot(labels: Uint8Array, classCount: number, indices: Arra
     if (label === undefined || label >= classCount) throw new RangeError(`fillOneHot: no label ${label} at index ${indices[i]} for ${classCount} classes`);
     out[i * classCount + label] = 1;
   }
-}
-
-/**
- * SHA-256 of the labels and pixels: a run's saved split names the dataset it
- * was drawn from, so it is never applied to other data.
- */
-export function datasetFingerprint(dataset: Dataset): string {
-  const hash = createHash('sha256');
-  hash.update(`${dataset.scheme} ${sampleCount(dataset)}\n`);
-  hash.update(dataset.labels);
-  hash.update(dataset.images);
-  return hash.digest('hex');
 }

@@ -1,5 +1,6 @@
 // The paper's ten original classes and the two coarser label schemes derived
 // from them (REFERENCE.md, "The task").
+import { InputError } from '../errors.ts';
 
 export const ORIGINAL_CLASSES = [
   'Artefact',
@@ -33,6 +34,13 @@ export function isLabelScheme(name: string): name is LabelScheme {
 
 export function classNames(scheme: LabelScheme): readonly string[] {
   return scheme === 'binary' ? BINARY_CLASSES : scheme === 'visual' ? VISUAL_CLASSES : ORIGINAL_CLASSES;
+}
+
+/** The label scheme of a model with `outputs` classes (2 binary, 3 visual, 10 original), as `predict` and the page name its columns. */
+export function schemeForOutputs(outputs: number): LabelScheme {
+  const scheme = LABEL_SCHEMES.find((s) => classNames(s).length === outputs);
+  if (!scheme) throw new InputError(`the model has ${outputs} outputs; Handscan's label schemes have 2, 3 or 10 classes`);
+  return scheme;
 }
 
 /** Maps one original class (0-9) to its label in `scheme`. */

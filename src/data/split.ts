@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { InputError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic-file.ts';
-import { datasetFingerprint, sampleCount, type Dataset } from './dataset.ts';
+import { sampleCount, type Dataset } from './dataset.ts';
+import { datasetFingerprint } from './fingerprint.ts';
 import { Random } from './random.ts';
 
 export const TEST_FRACTION = 0.25;

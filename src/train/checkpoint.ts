@@ -4,11 +4,11 @@
 // best validation loss so far. Writes are atomic (src/io/keras-hdf5.ts).
 import type { Backend, Tensor } from '../kernels/backend.ts';
 import { readKerasWeights, writeKerasWeights } from '../io/keras-hdf5.ts';
-import { kerasLayers, kerasModelConfigOf, parseKerasModelConfig } from '../nn/keras-config.ts';
+import { buildCheckpointModel, checkpointModel, type CheckpointModel } from '../nn/checkpoint-model.ts';
+import { kerasLayers, kerasModelConfigOf } from '../nn/keras-config.ts';
 import type { Optimizer, OptimizerState } from '../nn/optimizers.ts';
-import { modelSpec, type ModelName } from '../nn/models.ts';
-import { Sequential, type LayerWeights } from '../nn/sequential.ts';
-import type { ModelSpec } from '../nn/spec.ts';
+import type { ModelName } from '../nn/models.ts';
+import type { LayerWeights, Sequential } from '../nn/sequential.ts';
 import type { RunConfig } from './config.ts';
 import { InputError } from '../errors.ts';
 import type { EpochHistory } from './plots.ts';
@@ -24,11 +24,8 @@ export interface TrainingState {
   optimizer: OptimizerState;
 }
 
-export interface LoadedCheckpoint {
-  /** From the file's model_config, when it has one. */
-  spec: ModelSpec | null;
-  /** Only the layers that have weights, in model order. */
-  weights: LayerWeights[];
+/** The model (src/nn/checkpoint-model.ts) and, in a Handscan checkpoint written during training, the run's state. */
+export interface LoadedCheckpoint extends CheckpointModel {
   state: TrainingState | null;
 }
 
@@ -51,8 +48,7 @@ export async function saveCheckpoint<T extends Tensor>(path: string, model: Sequ
 export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
   try {
     const ckpt = await readKerasWeights(path);
-    const spec = ckpt.modelConfig === undefined ? null : parseKerasModelConfig(ckpt.modelConfig);
-    const weights = ckpt.layers.filter((l) => l.weights.length > 0);
+    const model = checkpointModel(ckpt);
     const training = ckpt.extra?.training as (Omit<TrainingState, 'optimizer'> & { optimizer: { name: OptimizerState['name']; iterations: number; slots: number } }) | undefined;
     let state: TrainingState | null = null;
     if (training) {
@@ -64,7 +60,7 @@ export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
       // JSON has no Infinity: a run with no validation yet stored null.
       state = { ...training, bestValLoss: training.bestValLoss ?? Infinity, optimizer: { ...training.optimizer, slots } };
     }
-    return { spec, weights, state };
+    return { ...model, state };
   } catch (e) {
     throw new InputError(`checkpoint ${(e as Error).message.startsWith(path) ? '' : `${path}: `}${(e as Error).message}`);
   }
@@ -79,21 +75,11 @@ export function applyWeights<T extends Tensor>(path: string, model: Sequential<T
   }
 }
 
-/**
- * A model on `backend` with a loaded checkpoint's weights: the architecture
- * from its model_config when it has one, else the paper's `fallback` network
- * with as many classes as the file's last layer has units.
- */
+/** A model on `backend` with a loaded checkpoint's weights (buildCheckpointModel), as an InputError naming the file when they do not fit. */
 export function modelFromCheckpoint<T extends Tensor>(path: string, ckpt: LoadedCheckpoint, backend: Backend<T>, fallback: ModelName): Sequential<T> {
-  const last = ckpt.weights[ckpt.weights.length - 1]?.weights.find((w) => w.name === 'bias');
-  if (!last) throw new InputError(`checkpoint ${path}: no layer with weights`);
-  const spec = ckpt.spec ?? modelSpec(fallback, last.shape[0]);
-  let model: Sequential<T>;
   try {
-    model = Sequential.build(spec, backend, 0);
+    return buildCheckpointModel(ckpt, backend, fallback);
   } catch (e) {
     throw new InputError(`checkpoint ${path}: ${(e as Error).message}`);
   }
-  applyWeights(path, model, ckpt.weights);
-  return model;
 }

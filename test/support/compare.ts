@@ -1,17 +1,9 @@
 // Comparisons that say where and by how much, after llm.c validate_result.
 import { expect } from 'vitest';
 import { TEST_SEED } from './random.ts';
+import { relativeError } from './relative-error.ts';
 
-/** ‖a − ref‖ / ‖ref‖ (or ‖a‖ when ref is all zeros). */
-export function relativeError(a: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < ref.length; i++) {
-    diff += (a[i] - ref[i]) ** 2;
-    norm += ref[i] ** 2;
-  }
-  return norm === 0 ? Math.sqrt(diff) : Math.sqrt(diff / norm);
-}
+export { relativeError };
 
 /**
  * Asserts ‖a − ref‖/‖ref‖ < tol and that every element is finite (a NaN means
