@@ -8,15 +8,26 @@ export interface Result {
   stderr: string;
 }
 
-/** Runs `handscan ...args`; `killAfterMs` sends SIGKILL at that moment; `env` adds variables. */
-export function handscan(args: string[], opts: { killAfterMs?: number; env?: Record<string, string> } = {}): Promise<Result> {
+export interface Kill {
+  /** SIGKILL this long after stdout first matches `after` (from the start when absent). */
+  after?: RegExp;
+  delayMs: number;
+}
+
+/** Runs `handscan ...args`; `kill` sends SIGKILL at a chosen moment; `env` adds variables. */
+export function handscan(args: string[], opts: { kill?: Kill; env?: Record<string, string> } = {}): Promise<Result> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['bin/handscan.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => (timer ??= setTimeout(() => child.kill('SIGKILL'), opts.kill!.delayMs));
+    if (opts.kill && !opts.kill.after) arm();
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (opts.kill?.after?.test(stdout)) arm();
+    });
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = opts.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
