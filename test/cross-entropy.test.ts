@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { LossName } from '../src/kernels/backend.ts';
 import { CpuTensor } from '../src/kernels/cpu-tensor.ts';
 import * as gpuOps from '../src/kernels/cross-entropy.ts';
 import * as ref from '../src/kernels/cross-entropy.ref.ts';
@@ -10,6 +11,7 @@ import { FINITE_DIFFERENCES, GPU_VS_CPU } from './support/tolerances.ts';
 
 const gpu = useGpu();
 const random = rng(TEST_SEED);
+const LOSSES: LossName[] = ['logits', 'keras2-clipped'];
 
 /** Random 0/1 targets, N×1. */
 function randomBinary(n: number): CpuTensor {
@@ -27,112 +29,166 @@ function randomSoftTargets(n: number, c: number): CpuTensor {
   return t;
 }
 
-type Fused = (logits: CpuTensor, targets: CpuTensor) => { probs: CpuTensor; dlogits: CpuTensor };
+type Fused = typeof ref.softmaxCrossEntropy;
 type FusedGpu = typeof gpuOps.softmaxCrossEntropy;
+interface Family {
+  gpuOp: FusedGpu;
+  gpuInference: typeof gpuOps.softmax;
+  cpuOp: Fused;
+}
+const SOFTMAX: Family = { gpuOp: gpuOps.softmaxCrossEntropy, gpuInference: gpuOps.softmax, cpuOp: ref.softmaxCrossEntropy };
+const SIGMOID: Family = { gpuOp: gpuOps.sigmoidBinaryCrossEntropy, gpuInference: gpuOps.sigmoid, cpuOp: ref.sigmoidBinaryCrossEntropy };
 
 /** The fused op and the inference-only one (same probabilities) against the CPU. */
-async function expectGpuMatchesCpu(gpuOp: FusedGpu, gpuInference: typeof gpuOps.softmax, cpuOp: Fused, logits: CpuTensor, targets: CpuTensor): Promise<void> {
+async function expectGpuMatchesCpu(f: Family, loss: LossName, logits: CpuTensor, targets: CpuTensor): Promise<void> {
   const g = gpu();
-  const cpu = cpuOp(logits, targets);
+  const cpu = f.cpuOp(logits, targets, loss);
   const logitsGpu = g.upload(logits.data, logits.shape);
-  const out = gpuOp(g, logitsGpu, g.upload(targets.data, targets.shape));
-  expectClose(await g.read(out.probs), cpu.probs.data, GPU_VS_CPU, 'probs');
-  expectClose(await g.read(out.dlogits), cpu.dlogits.data, GPU_VS_CPU, 'dlogits');
-  expectClose(await g.read(gpuInference(g, logitsGpu)), cpu.probs.data, GPU_VS_CPU, 'inference probs');
+  const out = f.gpuOp(g, logitsGpu, g.upload(targets.data, targets.shape), loss);
+  expectClose(await g.read(out.probs), cpu.probs.data, GPU_VS_CPU, `${loss}: probs`);
+  expectClose(await g.read(out.dlogits), cpu.dlogits.data, GPU_VS_CPU, `${loss}: dlogits`);
+  expectClose(await g.read(f.gpuInference(g, logitsGpu)), cpu.probs.data, GPU_VS_CPU, 'inference probs');
 }
 
-/** Rows of dlogits, GPU and CPU, for checks of individual rows. */
-async function bothGradients(gpuOp: FusedGpu, cpuOp: Fused, logits: CpuTensor, targets: CpuTensor): Promise<Float64Array[]> {
+/** dlogits, GPU and CPU, for checks of individual rows. */
+async function bothGradients(f: Family, loss: LossName, logits: CpuTensor, targets: CpuTensor): Promise<Float64Array[]> {
   const g = gpu();
-  const out = gpuOp(g, g.upload(logits.data, logits.shape), g.upload(targets.data, targets.shape));
-  return [Float64Array.from(await g.read(out.dlogits)), cpuOp(logits, targets).dlogits.data];
+  const out = f.gpuOp(g, g.upload(logits.data, logits.shape), g.upload(targets.data, targets.shape), loss);
+  return [Float64Array.from(await g.read(out.dlogits)), f.cpuOp(logits, targets, loss).dlogits.data];
+}
+
+/** The probabilities the GPU's fused op gives, as a CpuTensor for the host loss. */
+async function gpuProbs(f: Family, logits: CpuTensor, targets: CpuTensor): Promise<CpuTensor> {
+  const g = gpu();
+  const out = f.gpuOp(g, g.upload(logits.data, logits.shape), g.upload(targets.data, targets.shape), 'logits');
+  return new CpuTensor(logits.shape, Float64Array.from(await g.read(out.probs)));
+}
+
+/** CPU dlogits against finite differences of the host's mean loss, for each case. */
+function expectFiniteDifferences(f: Family, loss: LossName, cases: [CpuTensor, CpuTensor][]): void {
+  for (const [logits, targets] of cases) {
+    const mean = () => ref.crossEntropyLoss(f.cpuOp(logits, targets, loss).probs, targets, loss);
+    const analytic = f.cpuOp(logits, targets, loss).dlogits.data;
+    const numeric = numericGradient(mean, logits.data, logits.data.keys());
+    expect(relativeError([...numeric.values()], analytic), `${loss}, logits=[${logits.shape}] (seed ${TEST_SEED})`).toBeLessThan(FINITE_DIFFERENCES);
+  }
 }
 
 describe('softmax cross-entropy', () => {
-  // Logits in ±4 keep every probability well inside the clip range.
-  for (const [n, c] of [[1, 2], [3, 10], [64, 2], [128, 3], [128, 10]]) {
-    it(`logits=[${n},${c}]: GPU probs and dlogits, fused and alone, match the CPU reference`, async () => {
-      await expectGpuMatchesCpu(gpuOps.softmaxCrossEntropy, gpuOps.softmax, ref.softmaxCrossEntropy, randomTensor([n, c], random, 4), randomOneHot(n, c, random));
+  for (const loss of LOSSES) {
+    // Logits in ±4 keep every probability well inside the clip range.
+    for (const [n, c] of [[1, 2], [3, 10], [64, 2], [128, 3], [128, 10]]) {
+      it(`${loss}, logits=[${n},${c}]: GPU probs and dlogits, fused and alone, match the CPU reference`, async () => {
+        await expectGpuMatchesCpu(SOFTMAX, loss, randomTensor([n, c], random, 4), randomOneHot(n, c, random));
+      });
+    }
+
+    it(`${loss}: CPU dlogits match finite differences of the mean loss (one-hot and soft targets)`, () => {
+      expectFiniteDifferences(SOFTMAX, loss, [
+        [randomTensor([3, 10], random, 2), randomOneHot(3, 10, random)],
+        [randomTensor([4, 2], random, 2), randomOneHot(4, 2, random)],
+        [randomTensor([3, 3], random, 2), randomSoftTargets(3, 3)],
+      ]);
     });
   }
 
-  it('CPU dlogits match finite differences of the mean loss (one-hot and soft targets)', () => {
-    const cases: [CpuTensor, CpuTensor][] = [
-      [randomTensor([3, 10], random, 2), randomOneHot(3, 10, random)],
-      [randomTensor([4, 2], random, 2), randomOneHot(4, 2, random)],
-      [randomTensor([3, 3], random, 2), randomSoftTargets(3, 3)],
-    ];
-    for (const [logits, onehot] of cases) {
-      const loss = () => ref.softmaxCrossEntropyLoss(ref.softmaxCrossEntropy(logits, onehot).probs, onehot);
-      const analytic = ref.softmaxCrossEntropy(logits, onehot).dlogits.data;
-      const numeric = numericGradient(loss, logits.data, logits.data.keys());
-      expect(relativeError([...numeric.values()], analytic), `logits=[${logits.shape}]`).toBeLessThan(FINITE_DIFFERENCES);
-    }
+  it('logits, logits=[64,10] in ±40: saturated probabilities, GPU dlogits still match the CPU reference', async () => {
+    await expectGpuMatchesCpu(SOFTMAX, 'logits', randomTensor([64, 10], random, 40), randomOneHot(64, 10, random));
   });
 
-  it('logits=[3,2]: a clipped true-class probability gives its row zero gradient (CPU and GPU)', async () => {
+  it('logits: confidently wrong rows keep their full gradient p − onehot (CPU and GPU), and finite differences agree', async () => {
+    // Row 0: p_true = e^-30 (confidently wrong); row 1 confidently right.
+    const logits = CpuTensor.from([30, 0, 30, 0], [2, 2]);
+    const onehot = CpuTensor.from([0, 1, 1, 0], [2, 2]);
+    for (const dlogits of await bothGradients(SOFTMAX, 'logits', logits, onehot)) {
+      expectClose(dlogits, [0.5, -0.5, 0, 0], 1e-6, 'dlogits');
+    }
+    expectFiniteDifferences(SOFTMAX, 'logits', [[logits, onehot]]);
+  });
+
+  it('keras2-clipped, logits=[3,2]: a clipped true-class probability gives its row zero gradient (CPU and GPU)', async () => {
     // Row 0: p_true = e^-30 < 1e-7 (confidently wrong); row 1: p_true > 1 − 1e-7
     // (confidently right); row 2 is inside the clip range.
     const logits = CpuTensor.from([30, 0, 30, 0, 0.5, -0.25], [3, 2]);
     const onehot = CpuTensor.from([0, 1, 1, 0, 1, 0], [3, 2]);
-    for (const dlogits of await bothGradients(gpuOps.softmaxCrossEntropy, ref.softmaxCrossEntropy, logits, onehot)) {
+    for (const dlogits of await bothGradients(SOFTMAX, 'keras2-clipped', logits, onehot)) {
       expect([...dlogits.subarray(0, 4)].map(Math.abs)).toEqual([0, 0, 0, 0]); // ±0
       expect(dlogits[4]).toBeLessThan(0);
       expect(dlogits[5]).toBeGreaterThan(0);
     }
   });
 
-  it('logits=[1,2]: the loss of a confident answer is the clip floor when right, −log(1e-7) when wrong', async () => {
-    const g = gpu();
+  it('logits=[1,2]: the loss of a confident answer: the clip floor or −log(1e-7) clipped; from the logits, z_true − logsumexp, floored only at float32 underflow', async () => {
     const logits = CpuTensor.from([30, 0], [1, 2]);
     const right = CpuTensor.from([1, 0], [1, 2]);
     const wrong = CpuTensor.from([0, 1], [1, 2]);
-    const gpuProbs = new CpuTensor([1, 2], Float64Array.from(await g.read(gpuOps.softmaxCrossEntropy(g, g.upload(logits.data, [1, 2]), g.upload(right.data, [1, 2])).probs)));
-    for (const probs of [ref.softmaxCrossEntropy(logits, right).probs, gpuProbs]) {
-      expect(ref.softmaxCrossEntropyLoss(probs, right)).toBe(-Math.log(1 - 1e-7)); // ≈ 1.00000005e-7
-      expect(ref.softmaxCrossEntropyLoss(probs, wrong)).toBe(-Math.log(1e-7)); // ≈ 16.118
+    for (const probs of [ref.softmax(logits), await gpuProbs(SOFTMAX, logits, right)]) {
+      expect(ref.crossEntropyLoss(probs, right, 'keras2-clipped')).toBe(-Math.log(1 - 1e-7)); // ≈ 1.00000005e-7
+      expect(ref.crossEntropyLoss(probs, wrong, 'keras2-clipped')).toBe(-Math.log(1e-7)); // ≈ 16.118
+      expect(ref.crossEntropyLoss(probs, right, 'logits')).toBeLessThan(1e-12);
+      expect(ref.crossEntropyLoss(probs, wrong, 'logits')).toBeCloseTo(30, 5); // 30 + log(1 + e^-30)
     }
+    // e^-200 underflows float32 to 0: the loss reads −log(2^-149), finite.
+    const underflow = await gpuProbs(SOFTMAX, CpuTensor.from([200, 0], [1, 2]), wrong);
+    expect(underflow.data[1]).toBe(0);
+    expect(ref.crossEntropyLoss(underflow, wrong, 'logits')).toBe(149 * Math.LN2);
   });
 });
 
 describe('sigmoid binary cross-entropy', () => {
-  for (const n of [1, 3, 64, 128]) {
-    it(`logits=[${n},1]: GPU probs and dlogits, fused and alone, match the CPU reference`, async () => {
-      await expectGpuMatchesCpu(gpuOps.sigmoidBinaryCrossEntropy, gpuOps.sigmoid, ref.sigmoidBinaryCrossEntropy, randomTensor([n, 1], random, 4), randomBinary(n));
+  for (const loss of LOSSES) {
+    for (const n of [1, 3, 64, 128]) {
+      it(`${loss}, logits=[${n},1]: GPU probs and dlogits, fused and alone, match the CPU reference`, async () => {
+        await expectGpuMatchesCpu(SIGMOID, loss, randomTensor([n, 1], random, 4), randomBinary(n));
+      });
+    }
+
+    it(`${loss}: CPU dlogits match finite differences of the mean loss (hard and soft targets)`, () => {
+      const soft = CpuTensor.from(Array.from({ length: 5 }, () => 0.05 + 0.9 * random()), [5, 1]);
+      expectFiniteDifferences(SIGMOID, loss, [randomBinary(5), soft].map((targets) => [randomTensor([5, 1], random, 3), targets]));
     });
   }
 
-  it('CPU dlogits match finite differences of the mean loss (hard and soft targets)', () => {
-    const soft = CpuTensor.from(Array.from({ length: 5 }, () => 0.05 + 0.9 * random()), [5, 1]);
-    for (const targets of [randomBinary(5), soft]) {
-      const logits = randomTensor([5, 1], random, 3);
-      const loss = () => ref.binaryCrossEntropyLoss(ref.sigmoidBinaryCrossEntropy(logits, targets).probs, targets);
-      const analytic = ref.sigmoidBinaryCrossEntropy(logits, targets).dlogits.data;
-      const numeric = numericGradient(loss, logits.data, logits.data.keys());
-      expect(relativeError([...numeric.values()], analytic)).toBeLessThan(FINITE_DIFFERENCES);
-    }
+  it('logits, logits=[128,1] in ±40: saturated probabilities, GPU dlogits still match the CPU reference', async () => {
+    await expectGpuMatchesCpu(SIGMOID, 'logits', randomTensor([128, 1], random, 40), randomBinary(128));
   });
 
-  it('logits=[4,1]: a clipped probability gives zero gradient (CPU and GPU)', async () => {
+  it('logits: confidently wrong elements keep their full gradient q − t (CPU and GPU), and finite differences agree', async () => {
+    // σ(30) is 1 in float32; the finite differences use |z| = 8, where 1 − σ(z) keeps its digits in float64.
+    const targets = CpuTensor.from([0, 1, 1], [3, 1]);
+    for (const dlogits of await bothGradients(SIGMOID, 'logits', CpuTensor.from([30, -30, 30], [3, 1]), targets)) {
+      expectClose(dlogits, [1 / 3, -1 / 3, 0], 1e-6, 'dlogits');
+    }
+    expectFiniteDifferences(SIGMOID, 'logits', [[CpuTensor.from([8, -8, 8], [3, 1]), targets]]);
+  });
+
+  it('keras2-clipped, logits=[4,1]: a clipped probability gives zero gradient (CPU and GPU)', async () => {
     // σ(±30) is clipped whatever the target; the last element is inside the range.
     const logits = CpuTensor.from([30, -30, 30, 0.5], [4, 1]);
     const targets = CpuTensor.from([1, 0, 0, 1], [4, 1]);
-    for (const dlogits of await bothGradients(gpuOps.sigmoidBinaryCrossEntropy, ref.sigmoidBinaryCrossEntropy, logits, targets)) {
+    for (const dlogits of await bothGradients(SIGMOID, 'keras2-clipped', logits, targets)) {
       expect([...dlogits.subarray(0, 3)].map(Math.abs)).toEqual([0, 0, 0]); // ±0
       expect(dlogits[3]).toBeLessThan(0);
     }
   });
 
-  it('logits=[1,1]: the loss of a confident answer is the clip floor when right, −log(1e-7) when wrong', async () => {
-    const g = gpu();
-    const logits = CpuTensor.from([30], [1, 1]);
+  it('logits=[1,1]: the loss of a confident answer: the clip floor or −log(1e-7) clipped; from the logits, softplus, floored only at float32 underflow', async () => {
     const one = CpuTensor.from([1], [1, 1]);
     const zero = CpuTensor.from([0], [1, 1]);
-    const gpuProbs = new CpuTensor([1, 1], Float64Array.from(await g.read(gpuOps.sigmoidBinaryCrossEntropy(g, g.upload(logits.data, [1, 1]), g.upload(one.data, [1, 1])).probs)));
-    for (const probs of [ref.sigmoidBinaryCrossEntropy(logits, one).probs, gpuProbs]) {
-      expect(ref.binaryCrossEntropyLoss(probs, one)).toBe(-Math.log(1 - 1e-7));
-      // 1 − clip(p) = 1 − (1 − 1e-7): −log(1e-7) up to the float64 rounding of 1 − 1e-7.
-      expect(ref.binaryCrossEntropyLoss(probs, zero)).toBe(-Math.log(1 - (1 - 1e-7)));
+    const clipped = CpuTensor.from([20], [1, 1]); // 1 − σ(20) ≈ 2e-9
+    for (const probs of [ref.sigmoid(clipped), await gpuProbs(SIGMOID, clipped, one)]) {
+      expect(ref.crossEntropyLoss(probs, one, 'keras2-clipped')).toBe(-Math.log(1 - 1e-7));
+      expect(ref.crossEntropyLoss(probs, zero, 'keras2-clipped')).toBe(-Math.log(1e-7));
     }
+    const confident = CpuTensor.from([12], [1, 1]);
+    for (const probs of [ref.sigmoid(confident), await gpuProbs(SIGMOID, confident, one)]) {
+      expect(ref.crossEntropyLoss(probs, one, 'logits')).toBeLessThan(1e-5); // log(1 + e^-12) ≈ 6.1e-6
+      // 12 + log(1 + e^-12), through 1 − σ(12), which float32 keeps to about 1%.
+      expect(ref.crossEntropyLoss(probs, zero, 'logits')).toBeCloseTo(12, 1);
+    }
+    // σ(30) is 1 in float32: 1 − p underflows and the loss reads −log(2^-149), finite.
+    const saturated = await gpuProbs(SIGMOID, CpuTensor.from([30], [1, 1]), zero);
+    expect(saturated.data[0]).toBe(1);
+    expect(ref.crossEntropyLoss(saturated, zero, 'logits')).toBe(149 * Math.LN2);
   });
 });

@@ -13,6 +13,9 @@ export type PresetName = 'paper' | 'quick';
 export const PRESET_NAMES: readonly PresetName[] = ['paper', 'quick'];
 export const LOSS_NAMES: readonly LossName[] = ['logits', 'keras2-clipped'];
 
+/** A saved run's loss: one saved before --loss existed trained with Keras 2.2's clipped loss. */
+export const savedLoss = (config: { loss?: LossName }): LossName => config.loss ?? 'keras2-clipped';
+
 export interface RunConfig {
   model: ModelName;
   labels: LabelScheme;

@@ -1,22 +1,13 @@
 // Whole-network helpers for gradient checks on the CPU reference path.
 import { cpuBackend } from '../../src/kernels/cpu-backend.ts';
 import { CpuTensor } from '../../src/kernels/cpu-tensor.ts';
+import { crossEntropyLoss } from '../../src/kernels/cross-entropy.ref.ts';
 import { LeakyReLU, MaxPool2D, type Context } from '../../src/nn/layers.ts';
 import type { Sequential } from '../../src/nn/sequential.ts';
 import { Tape, Variable } from '../../src/nn/tape.ts';
 
-/** Mean categorical cross-entropy with Keras's clipping, in float64. */
-export function crossEntropy(probs: Float64Array, onehot: Float64Array, classes: number): number {
-  let loss = 0;
-  const n = probs.length / classes;
-  for (let i = 0; i < probs.length; i++) {
-    if (onehot[i] === 1) loss -= Math.log(Math.min(Math.max(probs[i], 1e-7), 1 - 1e-7));
-  }
-  return loss / n;
-}
-
 /**
- * Runs layers[from..] on the CPU from input `h`, returning the loss and a
+ * Runs layers[from..] on the CPU from input `h`, returning the model's loss and a
  * signature of every non-differentiable choice made on the way (ReLU signs,
  * max-pool winners): a finite difference is only valid when the signatures at
  * +h and −h agree, i.e. when no kink or tie was crossed.
@@ -40,7 +31,7 @@ export function lossFrom(model: Sequential<CpuTensor>, from: number, h: CpuTenso
     x = layer.forward(tape, x, ctx);
   }
   const probs = cpuBackend.softmax(x.value);
-  return { loss: crossEntropy(probs.data, onehot.data, model.classes), signature: parts.join(',') };
+  return { loss: crossEntropyLoss(probs, onehot, model.lossName), signature: parts.join(',') };
 }
 
 /** Activations entering each layer, for restarting the forward pass midway. */
@@ -55,7 +46,7 @@ export function layerInputs(model: Sequential<CpuTensor>, x: CpuTensor, ctx: Con
   return inputs;
 }
 
-/** Analytic gradients of the mean cross-entropy for every parameter. */
+/** Analytic gradients of the model's mean cross-entropy for every parameter. */
 export function analyticGradients<T extends CpuTensor>(model: Sequential<T>, x: T, onehot: T, ctx: Context): Float64Array[] {
   const tape = new Tape(model.backend);
   const logits = model.forward(tape, new Variable(x, false), ctx);

@@ -4,15 +4,18 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isLabelScheme, LABEL_SCHEMES, type LabelScheme } from '../../data/labels.ts';
 import { loadSplit } from '../../data/split.ts';
+import type { LossName } from '../../kernels/backend.ts';
 import { gpuBackend } from '../../kernels/gpu-backend.ts';
 import { checkOutputFolder } from '../../io/output-path.ts';
 import { openEngine } from '../../platform/node/engine.ts';
 import { MODEL_NAMES, type ModelName } from '../../nn/models.ts';
+import { DEFAULT_LOSS } from '../../nn/sequential.ts';
 import { loadCheckpoint, modelFromCheckpoint } from '../checkpoint.ts';
 import { numberOption, parseOptions, type Command } from '../command.ts';
 import { loadRunData } from '../data.ts';
 import { InputError, UsageError } from '../../errors.ts';
 import { predictAll, tally, type Tally } from '../fit.ts';
+import { savedLoss } from '../config.ts';
 import { DEFAULT_RECALL_TARGET } from '../metrics.ts';
 import { progress } from '../progress.ts';
 import { evaluate, writeReport } from '../report.ts';
@@ -54,6 +57,7 @@ async function run(argv: string[]): Promise<void> {
   let out = values.out;
   let testOnly = false;
   let modelName = fallback;
+  let loss: LossName = DEFAULT_LOSS;
   if (values.run) {
     weights = join(values.run, 'best.h5');
     const last = join(values.run, 'last.h5');
@@ -63,6 +67,7 @@ async function run(argv: string[]): Promise<void> {
     dataPath = values.data ?? state.config.data;
     scheme ??= state.config.labels;
     modelName = state.config.model;
+    loss = savedLoss(state.config);
     out ??= values.run;
     testOnly = values.data === undefined;
   }
@@ -79,7 +84,7 @@ async function run(argv: string[]): Promise<void> {
     const bar = progress('evaluate', source.count);
     const probs = await predictAll(model, source, { onProgress: (d) => bar.update(d) });
     const t: Tally = { loss: 0, correct: 0, count: 0 };
-    tally(t, probs, source.labels, model.classes);
+    tally(t, probs, source.labels, model.classes, loss);
     const e = evaluate(probs, source.labels, labels, recallTarget, t.loss / t.count);
     const b = e.binary;
     bar.finish(`${testOnly ? 'test split' : 'all samples'}: ${source.count}`);

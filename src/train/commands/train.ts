@@ -16,7 +16,7 @@ import { makeOptimizer } from '../../nn/optimizers.ts';
 import { Sequential } from '../../nn/sequential.ts';
 import { applyWeights, loadCheckpoint, saveCheckpoint, type TrainingState } from '../checkpoint.ts';
 import { parseOptions, type Command } from '../command.ts';
-import { describeConfig, resolveConfig, TRAIN_OPTIONS, type RunConfig } from '../config.ts';
+import { describeConfig, resolveConfig, savedLoss, TRAIN_OPTIONS, type RunConfig } from '../config.ts';
 import { loadRunData } from '../data.ts';
 import { InputError, UsageError } from '../../errors.ts';
 import { epochOrder, predictAll, tally, trainEpoch, wentDead, type Tally } from '../fit.ts';
@@ -42,9 +42,10 @@ options:
   --samples-per-epoch N|all training samples drawn per epoch [quick: 3072, paper: all]
   --optimizer rmsprop|adam  override the preset's optimizer
   --lr X                    learning rate [0.001, Keras's default]
-  --loss logits|keras2-clipped   cross-entropy from the logits, as tf.keras [logits], or Keras 2.2's,
-                            probabilities clipped to [1e-7, 1 - 1e-7] (exact reproduction; a run whose
-                            every output reaches the clip has no gradient and stops with a message)
+  --loss logits|keras2-clipped   the cross-entropy: from the logits, as tf.keras [logits]; or Keras
+                            2.2's, through probabilities clipped to [1e-7, 1 - 1e-7], for exact
+                            reproduction (a run whose outputs all reach the clip has no gradient left:
+                            it stops, saying so)
   --seed N                  seeds the split, the weights, the shuffling, dropout, augmentation [1]
   --augment                 random flips and 90° rotations of training cutouts
   --recall-target R         report the threshold reaching this recall [0.965, the paper's]
@@ -77,8 +78,7 @@ async function run(argv: string[]): Promise<void> {
     if (!existsSync(last)) throw new InputError(`${dir}: no last.h5 checkpoint to resume from`);
     state = (await loadCheckpoint(last)).state;
     if (!state) throw new InputError(`${last}: a checkpoint without training state (a Keras file?) cannot be resumed`);
-    // A run saved before --loss existed trained with Keras 2.2's clipped loss.
-    config = { ...state.config, loss: state.config.loss ?? 'keras2-clipped', epochs: values.epochs === undefined ? state.config.epochs : resolveConfig({ epochs: values.epochs }, true).epochs };
+    config = { ...state.config, loss: savedLoss(state.config), epochs: values.epochs === undefined ? state.config.epochs : resolveConfig({ epochs: values.epochs }, true).epochs };
   } else {
     // The preset's default depends on the adapter: resolved again once it is known.
     config = resolveConfig(values, true);
