@@ -132,11 +132,14 @@ describe('training runs', () => {
       for (let attempt = 0; attempt < 40 && !finished; attempt++) {
         const resume = existsSync(join(killed, 'last.h5'));
         const args = resume ? ['train', '--resume', '--out', killed] : ['train', ...options, '--out', killed];
-        // Training starts right after the split line; a few seconds later it is in some epoch or saving one.
-        const kill = kills < wantedKills ? { after: /^split /m, delayMs: random() * 4000 } : undefined;
+        // Every other kill lands anywhere after training starts (the split line), the
+        // first checkpoint's writing among them; the others land once an epoch before
+        // the last was saved (its summary line), so that the next run resumes mid-run.
+        const after = kills % 2 === 0 ? /^split /m : /^Epoch [1-3]\/4: /m;
+        const kill = kills < wantedKills ? { after, delayMs: random() * 2500 } : undefined;
         const res = await handscan(args, { kill });
-        const after = /resuming .* after epoch (\d+)/.exec(res.stdout);
-        if (after) resumedAfter.push(Number(after[1]));
+        const resumed = /resuming .* after epoch (\d+)/.exec(res.stdout);
+        if (resumed) resumedAfter.push(Number(resumed[1]));
         // A kill counts when it landed while epochs ran, not once the run had moved on to its test set.
         if (res.signal === 'SIGKILL') kills += Number(!/reloading the weights/.test(res.stdout));
         else expect(res.code, res.stderr).toBe(0);
