@@ -2,7 +2,7 @@
 //   x, dy, y, dx: n float32 values (any layout; the op is elementwise)
 // The main entry points read and write the first ⌊n/4⌋ vec4s, VEC4S
 // consecutive vec4s per invocation, on a 1-D index folded over x and y of
-// the grid (engine.ts dispatch1d); the *Tail entry points then do the last
+// the grid (dispatch1d); the *Tail entry points then do the last
 // n % 4 values, one invocation each. lavapipe loads lane by lane, so one
 // vec4 load costs about half of four scalar ones, and several vec4s per
 // invocation share its fixed cost: at the model's batch-64 shapes, about

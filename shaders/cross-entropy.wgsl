@@ -12,7 +12,7 @@
 // softmax*: one invocation per row n, which handles the row's C values (C is
 //   2, 3 or 10 here: a loop is enough).
 // sigmoid*: one invocation per element.
-// All fold a 1-D index over x and y of the grid (engine.ts dispatch1d).
+// All fold a 1-D index over x and y of the grid (dispatch1d).
 
 struct Params { rows: u32, c: u32 }
 const EPS: f32 = 1e-7;

@@ -2,7 +2,7 @@
 // draw u satisfies u ≥ rate, scale kept elements by 1/(1 − rate), zero the rest.
 //   x, y: n float32 values (any layout: the mask is indexed by flat element index)
 // One invocation per element, a 1-D index folded over x and y of the grid
-// (engine.ts dispatch1d). Forward (x → y) and backward (dy → dx) are the same
+// (dispatch1d). Forward (x → y) and backward (dy → dx) are the same
 // masked scaling: the Jacobian is diagonal, mask·scale, and the mask is
 // recomputed from (seed, step, i) rather than stored.
 //

@@ -3,7 +3,7 @@
 //   a, b, y: n float32 values (any layout; the op is elementwise)
 // As shaders/activation.wgsl: `add` does the first ⌊n/4⌋ vec4s, VEC4S
 // consecutive vec4s per invocation, on a 1-D index folded over x and y of
-// the grid (engine.ts dispatch1d); `addTail` the last n % 4 values.
+// the grid (dispatch1d); `addTail` the last n % 4 values.
 
 struct Params { n: u32 }
 override WG_X: u32 = 256;

@@ -2,7 +2,7 @@
 // tensor (Keras 2.3 keras/optimizers.py, RMSprop.get_updates and Adam.get_updates).
 //   param, grad, acc, m, v: n float32 values, all in the parameter's own layout
 // One invocation per element, a 1-D index folded over x and y of the grid
-// (engine.ts dispatch1d): the dense layer's 1.3M-element kernel and larger fit.
+// (dispatch1d): the dense layer's 1.3M-element kernel and larger fit.
 
 override WG_X: u32 = 256;
 

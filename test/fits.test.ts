@@ -12,7 +12,7 @@ import { inputError } from './support/input-error.ts';
 import { readFits, type Bitpix } from '../src/data/fits.ts';
 import { writeFits } from '../src/data/fits-write.ts';
 import { InputError } from '../src/errors.ts';
-import { readFitsFile } from '../src/io/fits-file.ts';
+import { readFitsFile } from '../src/data/fits-file.ts';
 import { rng, TEST_SEED } from './support/random.ts';
 
 let folder: string;

@@ -1,7 +1,7 @@
 // FITS files on disk (`.fits`, or `.fits.gz`: gzip is told by its magic bytes,
 // not by the name): node:fs around the platform-free reader.
 import { readFile } from 'node:fs/promises';
-import { readFits, type FitsHdu } from '../data/fits.ts';
+import { readFits, type FitsHdu } from './fits.ts';
 import { InputError } from '../errors.ts';
 
 /** The primary HDU and image extensions of the FITS file at path. */
