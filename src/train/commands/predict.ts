@@ -1,6 +1,6 @@
 // `handscan predict`: score cutouts with a Handscan or Keras checkpoint and
 // write one CSV row per cutout.
-import { fillImages, sampleCount, VALUES_PER_IMAGE } from '../../data/dataset.ts';
+import { inferenceSource, sampleCount } from '../../data/dataset.ts';
 import { classNames, schemeForOutputs, type LabelScheme } from '../../data/labels.ts';
 import { loadDataset } from '../../data/load.ts';
 import { DEFAULT_INFERENCE_BATCH } from '../../kernels/engine.ts';
@@ -12,7 +12,7 @@ import { checkOutputFile } from '../../io/output-path.ts';
 import { loadCheckpoint, modelFromCheckpoint } from '../checkpoint.ts';
 import { numberOption, parseOptions, type Command } from '../command.ts';
 import { UsageError } from '../../errors.ts';
-import { predictAll, type BatchSource } from '../fit.ts';
+import { predictAll } from '../fit.ts';
 import { progress } from '../progress.ts';
 
 const help = `handscan predict: score cutouts with a trained network
@@ -64,12 +64,7 @@ async function run(argv: string[]): Promise<void> {
     const net = modelFromCheckpoint(values.weights!, ckpt, gpuBackend(g), model);
     const { names } = columns(net.classes);
     const n = sampleCount(dataset);
-    const source: BatchSource = {
-      count: n,
-      classes: net.classes,
-      labels: new Int32Array(n),
-      fill: (indices, x) => fillImages(dataset, indices, x.subarray(0, indices.length * VALUES_PER_IMAGE)),
-    };
+    const source = inferenceSource(dataset, net.classes);
     console.log(`WebGPU adapter: ${g.info.name}; scoring ${n.toLocaleString('en-US')} cutouts from ${dataset.source}`);
     const bar = progress('predict', n);
     const t0 = performance.now();
