@@ -8,6 +8,10 @@
 //   dense kernel w         K×M       (in, out)
 //   biases b               F or M
 //   logits, probabilities  N×classes
+import type { Conv2dOptions, Pool2dOptions } from './shapes.ts';
+
+/** Activations with a smooth gradient, computed from their output. */
+export type HiddenActivation = 'tanh' | 'sigmoid' | 'softmax';
 
 export interface Tensor {
   readonly shape: readonly number[];
@@ -70,21 +74,48 @@ export interface Backend<T extends Tensor> {
   /** Elementwise a + b (gradient accumulation where a tensor feeds two ops). */
   add(a: T, b: T): T;
 
-  /** 'same' convolution, stride 1, odd square kernel: x N×H×W×C, w K×K×C×F, b F → N×H×W×F. */
-  conv2dForward(x: T, w: T, b: T): T;
-  /** dy N×H×W×F, w K×K×C×F → dx N×H×W×C. */
-  conv2dBackwardInput(dy: T, w: T): T;
-  /** x N×H×W×C, dy N×H×W×F → dw K×K×C×F (K from `kernelSize`), db F. */
-  conv2dBackwardFilter(x: T, dy: T, kernelSize: number): { dw: T; db: T };
+  /**
+   * Convolution with TF's strides and padding (shapes.ts's window2d):
+   * x N×H×W×C, w KH×KW×C×F, b F → N×Ho×Wo×F (a layer without a bias passes zeros).
+   */
+  conv2dForward(x: T, w: T, b: T, conv: Conv2dOptions): T;
+  /** dy N×Ho×Wo×F, w KH×KW×C×F → dx of `xShape` (N×H×W×C). */
+  conv2dBackwardInput(dy: T, w: T, xShape: readonly number[], conv: Conv2dOptions): T;
+  /** x N×H×W×C, dy N×Ho×Wo×F → dw KH×KW×C×F (of `kernel`, [KH, KW]), db F. */
+  conv2dBackwardFilter(x: T, dy: T, kernel: readonly [number, number], conv: Conv2dOptions): { dw: T; db: T };
 
   /**
-   * 2×2 max pool, stride 2, TF 'same' padding at the end only:
-   * x N×H×W×C → y N×⌈H/2⌉×⌈W/2⌉×C. `argmax` (shape of y) holds which of the
-   * window's cells won (dy*2+dx, first on ties); padding never wins.
+   * Max pooling, TF padding: x N×H×W×C → y N×Ho×Wo×C. `argmax` (shape of
+   * y, u32) holds which of the window's cells won, row-major within the
+   * window (first on ties); padding never wins.
    */
-  maxPool2dForward(x: T): { y: T; argmax: T };
-  /** Routes dy to each window's arg-max: → dx of `xShape`. */
-  maxPool2dBackward(dy: T, argmax: T, xShape: readonly number[]): T;
+  maxPool2dForward(x: T, pool: Pool2dOptions): { y: T; argmax: T };
+  /** Routes dy to each window's arg-max (adding where windows overlap): → dx of `xShape`. */
+  maxPool2dBackward(dy: T, argmax: T, xShape: readonly number[], pool: Pool2dOptions): T;
+  /** Average pooling; a 'same' border window averages its cells inside the image only, as TF. */
+  avgPool2dForward(x: T, pool: Pool2dOptions): T;
+  /** Spreads dy evenly over each window's cells inside the image: → dx of `xShape`. */
+  avgPool2dBackward(dy: T, xShape: readonly number[], pool: Pool2dOptions): T;
+
+  /**
+   * Per-channel mean and biased variance of x over every axis but the last
+   * (N×H×W×C or N×C → two tensors of C): BatchNormalization's batch statistics.
+   */
+  batchNormStatistics(x: T): { mean: T; variance: T };
+  /** y = gamma·(x − mean)/√(variance + epsilon) + beta, per channel (the last axis). */
+  batchNormForward(x: T, mean: T, variance: T, gamma: T, beta: T, epsilon: number): T;
+  /**
+   * The gradient through batchNormForward when mean and variance are x's own
+   * batch statistics: dx, dgamma = Σ dy·x̂, dbeta = Σ dy (x̂ the normalised x).
+   */
+  batchNormBackward(x: T, dy: T, mean: T, variance: T, gamma: T, epsilon: number): { dx: T; dgamma: T; dbeta: T };
+  /** In place: moving = momentum·moving + (1 − momentum)·scale·value (Keras's moving statistics; scale n/(n − 1) unbiases a variance). */
+  movingAverageUpdate(moving: T, value: T, momentum: number, scale: number): void;
+
+  /** tanh, the logistic sigmoid, or softmax over the last axis, as a hidden activation. */
+  activationForward(x: T, kind: HiddenActivation): T;
+  /** dx from the activation's output y and dy: dy·(1 − y²), dy·y·(1 − y), y·(dy − Σ dy·y). */
+  activationBackward(y: T, dy: T, kind: HiddenActivation): T;
 
   /** x N×K, w K×M, b M → N×M. */
   denseForward(x: T, w: T, b: T): T;

@@ -19,11 +19,66 @@ export function denseDims(op: string, operands: [letters: string, shape: readonl
   return dims;
 }
 
-/** N×H×W×C → N×⌈H/2⌉×⌈W/2⌉×C: TF 'same' pooling pads odd sizes at the end. */
-export function pooledShape(xShape: readonly number[]): number[] {
-  if (xShape.length !== 4) throw new Error(`maxPool2d: x must be N×H×W×C, got [${xShape.join(', ')}]`);
+/** TF's two paddings: 'valid' reads only inside the image; 'same' pads so that out = ⌈in/stride⌉. */
+export type Padding = 'valid' | 'same';
+
+/** A convolution's strides and padding (its kernel size comes from the kernel's shape). */
+export interface Conv2dOptions {
+  strides: readonly [number, number];
+  padding: Padding;
+}
+
+/** A pooling window: its size, strides and padding, as Keras's pool_size, strides and padding. */
+export interface Pool2dOptions extends Conv2dOptions {
+  size: readonly [number, number];
+}
+
+/** The paper's convolutions: 'same', stride 1. */
+export const SAME_STRIDE_1: Conv2dOptions = { strides: [1, 1], padding: 'same' };
+/** The paper's pooling: 2×2, stride 2, 'same'. */
+export const POOL_2X2_SAME: Pool2dOptions = { size: [2, 2], strides: [2, 2], padding: 'same' };
+
+/**
+ * Where a K×K window steps over an H×W image, by TF's rule: output size
+ * ⌈(H − K + 1)/S⌉ for 'valid' and ⌈H/S⌉ for 'same', whose padding
+ * max((Ho − 1)·S + K − H, 0) splits with the smaller half on top (left):
+ * input row of output row oh and window row kh = oh·S + kh − padTop.
+ */
+export interface Window2d {
+  H: number;
+  W: number;
+  KH: number;
+  KW: number;
+  SH: number;
+  SW: number;
+  Ho: number;
+  Wo: number;
+  padTop: number;
+  padLeft: number;
+}
+
+export function window2d(op: string, H: number, W: number, [KH, KW]: readonly [number, number], { strides: [SH, SW], padding }: Conv2dOptions): Window2d {
+  for (const [name, v] of [['kernel height', KH], ['kernel width', KW], ['stride', SH], ['stride', SW]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${op}: ${name} ${v} is not a positive integer`);
+  }
+  if (padding !== 'valid' && padding !== 'same') throw new Error(`${op}: padding ${JSON.stringify(padding)} is neither 'valid' nor 'same'`);
+  const along = (size: number, K: number, S: number): [number, number] => {
+    if (padding === 'valid') return [Math.ceil((size - K + 1) / S), 0];
+    const out = Math.ceil(size / S);
+    return [out, Math.floor(Math.max((out - 1) * S + K - size, 0) / 2)];
+  };
+  const [Ho, padTop] = along(H, KH, SH);
+  const [Wo, padLeft] = along(W, KW, SW);
+  if (Ho < 1 || Wo < 1) throw new Error(`${op}: a ${KH}×${KW} '${padding}' window does not fit a ${H}×${W} input`);
+  return { H, W, KH, KW, SH, SW, Ho, Wo, padTop, padLeft };
+}
+
+/** N×H×W×C → N×Ho×Wo×C for a pooling window. */
+export function pooledShape(xShape: readonly number[], pool: Pool2dOptions): number[] {
+  if (xShape.length !== 4) throw new Error(`pool2d: x must be N×H×W×C, got [${xShape.join(', ')}]`);
   const [N, H, W, C] = xShape;
-  return [N, Math.ceil(H / 2), Math.ceil(W / 2), C];
+  const w = window2d('pool2d', H, W, pool.size, pool);
+  return [N, w.Ho, w.Wo, C];
 }
 
 /** add refuses operands of different shapes (there is no broadcasting). */
