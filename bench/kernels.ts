@@ -5,6 +5,8 @@
 // ones report GB/s against a buffer copy's bandwidth, measured the same way.
 import type { Backend } from '../src/kernels/backend.ts';
 import type { Engine, GpuTensor } from '../src/kernels/engine.ts';
+import { POOL_2X2_SAME } from '../src/kernels/shapes.ts';
+import { SAME_STRIDE_1 } from '../src/kernels/shapes.ts';
 import { mulberry32 } from '../src/nn/init.ts';
 import { ADAM_DEFAULTS, RMSPROP_DEFAULTS } from '../src/nn/optimizers.ts';
 import { DEFAULT_LOSS } from '../src/nn/sequential.ts';
@@ -76,19 +78,19 @@ function convCases(B: Backend<GpuTensor>, layer: string, N: number, H: number, C
     {
       op: 'conv2dForward', layer, batch: N, shapes: `x=${fmt(x)} w=${fmt(w)}`, gemm: { M, N: F, K: K * K * C },
       inputs: () => [randomTensor(B, x, random), randomTensor(B, w, random), randomTensor(B, [F], random)],
-      run: ([xt, wt, bt]) => [B.conv2dForward(xt, wt, bt)],
+      run: ([xt, wt, bt]) => [B.conv2dForward(xt, wt, bt, SAME_STRIDE_1)],
     },
     {
       op: 'conv2dBackwardFilter', layer, batch: N, shapes: `x=${fmt(x)} dy=${fmt(y)}`, gemm: { M: K * K * C, N: F, K: M },
       inputs: () => [randomTensor(B, x, random), randomTensor(B, y, random)],
-      run: ([xt, dyt]) => Object.values(B.conv2dBackwardFilter(xt, dyt, K)),
+      run: ([xt, dyt]) => Object.values(B.conv2dBackwardFilter(xt, dyt, [K, K], SAME_STRIDE_1)),
     },
   ];
   if (inputGradient) {
     cases.splice(1, 0, {
       op: 'conv2dBackwardInput', layer, batch: N, shapes: `dy=${fmt(y)} w=${fmt(w)}`, gemm: { M, N: C, K: K * K * F },
       inputs: () => [randomTensor(B, y, random), randomTensor(B, w, random)],
-      run: ([dyt, wt]) => [B.conv2dBackwardInput(dyt, wt)],
+      run: ([dyt, wt]) => [B.conv2dBackwardInput(dyt, wt, x, SAME_STRIDE_1)],
     });
   }
   return cases;
@@ -127,18 +129,18 @@ function memoryCases(B: Backend<GpuTensor>, N: number, random: () => number): Ke
     { op: 'leakyReluBackward', layer: 'conv1 relu', batch: N, shapes: `x=${fmt(conv1)}`, bytes: 3 * S, inputs: () => [randomTensor(B, conv1, random), randomTensor(B, conv1, random)], run: ([x, dy]) => [B.leakyReluBackward(x, dy, 0)] },
     {
       op: 'maxPool2dForward', layer: 'pool1', batch: N, shapes: `x=${fmt(conv1)}`, bytes: S + 2 * P,
-      inputs: () => [randomTensor(B, conv1, random)], run: ([x]) => Object.values(B.maxPool2dForward(x)),
+      inputs: () => [randomTensor(B, conv1, random)], run: ([x]) => Object.values(B.maxPool2dForward(x, POOL_2X2_SAME)),
     },
     {
       op: 'maxPool2dBackward', layer: 'pool1', batch: N, shapes: `dy=${fmt(pool1)}`, bytes: 2 * P + S,
       inputs: () => {
         const x = randomTensor(B, conv1, random);
-        const { y, argmax } = B.maxPool2dForward(x);
+        const { y, argmax } = B.maxPool2dForward(x, POOL_2X2_SAME);
         x.dispose();
         y.dispose();
         return [randomTensor(B, pool1, random), argmax];
       },
-      run: ([dy, argmax]) => [B.maxPool2dBackward(dy, argmax, conv1)],
+      run: ([dy, argmax]) => [B.maxPool2dBackward(dy, argmax, conv1, POOL_2X2_SAME)],
     },
     { op: 'dropoutForward', layer: 'dropout1 (tuned)', batch: N, shapes: `x=${fmt(pool1)} rate=0.25`, bytes: 2 * P, inputs: () => [randomTensor(B, pool1, random)], run: ([x]) => [B.dropoutForward(x, 0.25, 7, 1)] },
     { op: 'dropoutBackward', layer: 'dropout1 (tuned)', batch: N, shapes: `dy=${fmt(pool1)} rate=0.25`, bytes: 2 * P, inputs: () => [randomTensor(B, pool1, random)], run: ([dy]) => [B.dropoutBackward(dy, 0.25, 7, 1)] },

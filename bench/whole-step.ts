@@ -4,7 +4,7 @@
 // Repetitions are epochs, so the same run shows the speed, its spread, and
 // whether GPU memory grows from one epoch to the next.
 import type { Dataset } from '../src/data/dataset.ts';
-import { VALUES_PER_IMAGE } from '../src/data/dataset.ts';
+import { CUTOUT_SHAPE, VALUES_PER_IMAGE } from '../src/data/simulator/survey.ts';
 import { mulberry32 } from '../src/nn/init.ts';
 import type { Backend } from '../src/kernels/backend.ts';
 import type { Engine, GpuTensor } from '../src/kernels/engine.ts';
@@ -51,7 +51,8 @@ function randomSamples(count: number, seed: number) {
   const distinct = Math.min(count, DISTINCT_IMAGES);
   const images = Uint8Array.from({ length: distinct * VALUES_PER_IMAGE }, () => Math.floor(random() * 256));
   const labels = Uint8Array.from({ length: distinct }, () => (random() < 0.5 ? 0 : 1));
-  const dataset: Dataset = { images, labels, scheme: 'binary', ids: Array.from({ length: distinct }, (_, i) => String(i)), source: 'random cutouts' };
+  const ids = Array.from({ length: distinct }, (_, i) => String(i));
+  const dataset: Dataset = { shape: CUTOUT_SHAPE, images, preprocess: 'scale255', labels, scheme: 'binary', ids, source: 'random cutouts' };
   return batchSource(dataset, 'binary', Int32Array.from({ length: count }, (_, i) => i % distinct));
 }
 

@@ -10,25 +10,29 @@
 // or more that is one row per lane 0-7 (further lanes only add columns); with
 // 4 lanes each lane holds rows l and l + 4.
 //
-// All channel counts here are in vec4s (the dispatcher pads channels to a
-// multiple of 4 with zeros), pixels are m = (n·H + h)·W + w, P = (K − 1)/2:
-//   conv2dForward (M = N·H·W pixels, B4 vec4 columns, reduction over
+// The geometry is TF's, as in conv2d.wgsl: an H×W input, a KH×KW kernel,
+// strides SH, SW, an Ho×Wo output, output pixels m = (n·Ho + oh)·Wo + ow;
+// output pixel (oh, ow) and tap (kh, kw) read input row
+// ih = oh·SH + kh − padTop and column iw = ow·SW + kw − padLeft, zeros
+// outside the image. All channel counts here are in vec4s (the dispatcher
+// pads channels to a multiple of 4 with zeros):
+//   conv2dForward (M = N·Ho·Wo pixels, B4 vec4 columns, reduction over
 //   (kh, kw, i); the input gradient is this GEMM too, see conv2d.ts):
-//     a    N×H×W×A4        x; for the input gradient dy
-//     wk   K×K×(A4·4)×B4   w; for the input gradient w flipped and transposed
-//     bias B4              b; for the input gradient zeros
-//     out  N×H×W×B4        y; for the input gradient dx
-//   out[m, j] = bias[j] + Σ_{kh,kw,i} a[m + (kh − P)·W + (kw − P), i] · wk[kh,kw,i,j]
-//   (reads outside the image are zero). One workgroup computes PIXELS pixels
-//   (SLOTS groups of 8) × LANES vec4 columns; lane l loads pixels
-//   ROW_LANES·t + l % ROW_LANES (t = 0..LOADS−1) of the tile.
+//     a    N×H×W×A4          x; for the input gradient dy (dilated under stride)
+//     wk   KH×KW×(A4·4)×B4   w; for the input gradient w flipped and transposed
+//     bias B4                b; for the input gradient zeros
+//     out  N×Ho×Wo×B4        y; for the input gradient dx
+//   out[m, j] = bias[j] + Σ_{kh,kw,i} a[n, ih, iw, i] · wk[kh,kw,i,j]. One
+//   workgroup computes PIXELS pixels (SLOTS groups of 8) × LANES vec4
+//   columns; lane l loads pixels ROW_LANES·t + l % ROW_LANES
+//   (t = 0..LOADS−1) of the tile.
 //
-//   conv2dBackwardFilter (M = K·K·C4 quads of 4 rows, columns F4 vec4s,
-//   reduction over pixels, split into chunks):
-//     x        N×H×W×C4    dy  N×H×W×F4
-//     partial  splits×(K·K·C4·4 + 1)×F4: per chunk of pixels, the sums of
-//              x[m shifted by (kh,kw), c]·dy[m, f] (rows (kh,kw,c)) and a last
-//              row Σ dy[m, f] for db; reduceFilterPartials (conv2d.wgsl) adds
+//   conv2dBackwardFilter (KH·KW·C4 quads of 4 rows, columns F4 vec4s,
+//   reduction over output pixels, split into chunks):
+//     x        N×H×W×C4    dy  N×Ho×Wo×F4
+//     partial  splits×(KH·KW·C4·4 + 1)×F4: per chunk of pixels, the sums
+//              Σ_m x[n, ih, iw, c]·dy[m, f] (rows (kh,kw,c)) and a last row
+//              Σ_m dy[m, f] for db; reduceFilterPartials (conv2d.wgsl) adds
 //              the chunks in a fixed order.
 //   One workgroup computes QUADS quads (one group of 8, 32 rows) × LANES vec4
 //   columns over one chunk; lane l loads quads ROW_LANES·r + l % ROW_LANES
@@ -43,8 +47,9 @@ const LOADS = SLOTS * ROWS_PER_LANE;
 // and the filter tile is one group: outer8 covers exactly 8 quads.
 const_assert LANES >= 4u && 8u % ROW_LANES == 0u && PIXELS % 8u == 0u && QUADS == 8u;
 
-struct Gemm { N: u32, H: u32, W: u32, K: u32, A4: u32, B4: u32 }
-struct Filter { N: u32, H: u32, W: u32, K: u32, C4: u32, F4: u32, chunk: u32 }
+// conv2d.wgsl's uniforms.
+struct Gemm { N: u32, H: u32, W: u32, Ho: u32, Wo: u32, KH: u32, KW: u32, SH: u32, SW: u32, padTop: u32, padLeft: u32, A4: u32, B4: u32 }
+struct Filter { N: u32, H: u32, W: u32, Ho: u32, Wo: u32, KH: u32, KW: u32, SH: u32, SW: u32, padTop: u32, padLeft: u32, C4: u32, F4: u32, chunk: u32 }
 
 alias Tile = array<array<vec4f, 8>, SLOTS>;
 // A lane's values of one group of 8 rows: row k is value k / ROW_LANES of lane k % ROW_LANES.
@@ -80,19 +85,21 @@ fn inputAt(s: Gemm, ih: i32, iw: i32, at: i32, a4: u32) -> vec4f {
 // The implicit GEMM for pixels row0 … row0 + PIXELS − 1 and vec4 column col
 // (loads are clamped inside the buffers; store drops what is outside the output).
 fn implicitGemm(s: Gemm, row0: u32, col: u32, lane: u32) -> Tile {
-  let M = s.N * s.H * s.W;
-  let P = i32(s.K / 2u);
+  let M = s.N * s.Ho * s.Wo;
   let bcol = min(col, s.B4 - 1u);
   // Load t is pixel ROW_LANES·t + lane of the tile: value t % ROWS_PER_LANE
-  // of group t / ROWS_PER_LANE.
+  // of group t / ROWS_PER_LANE. Its input row, column and pixel index at tap
+  // (0, 0), which may lie in the padding.
   var h: array<i32, LOADS>;
   var w: array<i32, LOADS>;
   var base: array<i32, LOADS>;
   for (var t = 0u; t < LOADS; t++) {
     let m = min(row0 + ROW_LANES * t + lane % ROW_LANES, M - 1u);
-    w[t] = i32(m % s.W);
-    h[t] = i32((m / s.W) % s.H);
-    base[t] = i32(m);
+    let ow = m % s.Wo;
+    let rows = m / s.Wo;
+    h[t] = i32((rows % s.Ho) * s.SH) - i32(s.padTop);
+    w[t] = i32(ow * s.SW) - i32(s.padLeft);
+    base[t] = (i32((rows / s.Ho) * s.H) + h[t]) * i32(s.W) + w[t];
   }
   var acc: Tile;
   // One flat loop over the reduction, (kh, kw, a4) stepped by hand: nested
@@ -100,25 +107,25 @@ fn implicitGemm(s: Gemm, row0: u32, col: u32, lane: u32) -> Tile {
   var kh = 0;
   var kw = 0;
   var a4 = 0u;
-  for (var step = 0u; step < s.K * s.K * s.A4; step++) {
+  for (var step = 0u; step < s.KH * s.KW * s.A4; step++) {
     let k = step * 4u;
     let b = mat4x4f(wk[k * s.B4 + bcol], wk[(k + 1u) * s.B4 + bcol], wk[(k + 2u) * s.B4 + bcol], wk[(k + 3u) * s.B4 + bcol]);
-    let shift = (kh - P) * i32(s.W) + kw - P;
+    let shift = kh * i32(s.W) + kw;
     for (var j = 0u; j < SLOTS; j++) {
       // This lane's rows of group j: load t, and t + 1 with 4 lanes. Written
       // out, not looped: a loop here, even of one pass, made this kernel
       // about 2× slower on lavapipe.
       let t = j * ROWS_PER_LANE;
       var v: Rows;
-      v[0] = inputAt(s, h[t] + kh - P, w[t] + kw - P, base[t] + shift, a4);
-      if (ROWS_PER_LANE == 2u) { v[ROWS_PER_LANE - 1u] = inputAt(s, h[t + 1u] + kh - P, w[t + 1u] + kw - P, base[t + 1u] + shift, a4); }
+      v[0] = inputAt(s, h[t] + kh, w[t] + kw, base[t] + shift, a4);
+      if (ROWS_PER_LANE == 2u) { v[ROWS_PER_LANE - 1u] = inputAt(s, h[t + 1u] + kh, w[t + 1u] + kw, base[t + 1u] + shift, a4); }
       accumulate8(&acc[j], b, v);
     }
     a4 += 1u;
     let nextKw = a4 == s.A4;
     a4 = select(a4, 0u, nextKw);
     kw = select(kw, kw + 1, nextKw);
-    let nextKh = kw == i32(s.K);
+    let nextKh = kw == i32(s.KW);
     kw = select(kw, 0, nextKh);
     kh = select(kh, kh + 1, nextKh);
   }
@@ -126,7 +133,7 @@ fn implicitGemm(s: Gemm, row0: u32, col: u32, lane: u32) -> Tile {
 }
 
 fn store(s: Gemm, row0: u32, col: u32, acc: Tile, add: vec4f) {
-  let M = s.N * s.H * s.W;
+  let M = s.N * s.Ho * s.Wo;
   if (col >= s.B4) { return; }
   for (var j = 0u; j < SLOTS; j++) {
     for (var l = 0u; l < 8u; l++) {
@@ -141,7 +148,7 @@ fn conv2dForward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) grou
   let s = forwardShape;
   let colTiles = (s.B4 + LANES - 1u) / LANES;
   let t = tileIndex(wg, groups);
-  if (t >= colTiles * ((s.N * s.H * s.W + PIXELS - 1u) / PIXELS)) { return; }
+  if (t >= colTiles * ((s.N * s.Ho * s.Wo + PIXELS - 1u) / PIXELS)) { return; }
   let row0 = (t / colTiles) * PIXELS;
   let col = (t % colTiles) * LANES + lane;
   let acc = implicitGemm(s, row0, col, lane);
@@ -169,28 +176,51 @@ fn outer8(acc: ptr<function, array<mat4x4f, 8>>, dy: mat4x4f, x: Quads) {
   (*acc)[7] += dy * transpose(mat4x4f(subgroupBroadcast(x[7u / ROW_LANES][0], 7u % ROW_LANES), subgroupBroadcast(x[7u / ROW_LANES][1], 7u % ROW_LANES), subgroupBroadcast(x[7u / ROW_LANES][2], 7u % ROW_LANES), subgroupBroadcast(x[7u / ROW_LANES][3], 7u % ROW_LANES)));
 }
 
-// Where quad q = (kh, kw, c4) sits relative to a pixel: (kh − P, kw − P) and
-// the shift of its vec4 of x.
+// Quad q = (kh, kw, c4): its tap (kh, kw) and where its vec4 of x sits
+// relative to tap (0, 0)'s.
 fn quadOffset(s: Filter, q: u32) -> vec3i {
-  let P = i32(s.K / 2u);
-  let dh = i32(q / (s.C4 * s.K)) - P;
-  let dw = i32((q / s.C4) % s.K) - P;
-  return vec3i(dh, dw, (dh * i32(s.W) + dw) * i32(s.C4) + i32(q % s.C4));
+  let kh = i32(q / (s.C4 * s.KW));
+  let kw = i32((q / s.C4) % s.KW);
+  return vec3i(kh, kw, (kh * i32(s.W) + kw) * i32(s.C4) + i32(q % s.C4));
 }
 
-// x of the quad at offset o for pixel m at (h, w): zeros outside the image or when not valid.
-fn xAt(s: Filter, valid: bool, h: i32, w: i32, m: u32, o: vec3i) -> vec4f {
-  let ih = h + o.x;
-  let iw = w + o.y;
+// Where output pixel m reads tap (0, 0): its input row h and column w (in
+// the padding at the borders) and its image's first input pixel. The same
+// as conv2d.wgsl's, which this file does not compile with (WGSL has no include).
+struct PixelAt { h: i32, w: i32, image: i32 }
+
+fn pixelAt(s: Filter, m: u32) -> PixelAt {
+  let rows = m / s.Wo;
+  return PixelAt(i32((rows % s.Ho) * s.SH) - i32(s.padTop), i32((m % s.Wo) * s.SW) - i32(s.padLeft), i32((rows / s.Ho) * s.H * s.W));
+}
+
+// The next output pixel's PixelAt, stepped without division: a vector
+// division costs more than a whole reduction step on lavapipe.
+fn nextPixel(s: Filter, pixel: PixelAt) -> PixelAt {
+  var next = pixel;
+  next.w += i32(s.SW);
+  let wrap = next.w == i32(s.Wo * s.SW) - i32(s.padLeft);
+  next.w = select(next.w, -i32(s.padLeft), wrap);
+  next.h = select(next.h, next.h + i32(s.SH), wrap);
+  let nextImage = next.h == i32(s.Ho * s.SH) - i32(s.padTop);
+  next.h = select(next.h, -i32(s.padTop), nextImage);
+  next.image = select(next.image, next.image + i32(s.H * s.W), nextImage);
+  return next;
+}
+
+// x of the quad at offset o for `pixel`: zeros outside the image or when not valid.
+fn xAt(s: Filter, valid: bool, pixel: PixelAt, o: vec3i) -> vec4f {
+  let ih = pixel.h + o.x;
+  let iw = pixel.w + o.y;
   let inside = valid && ih >= 0 && ih < i32(s.H) && iw >= 0 && iw < i32(s.W);
-  return select(vec4f(0.0), fx[u32(select(0, i32(m * s.C4) + o.z, inside))], inside);
+  return select(vec4f(0.0), fx[u32(select(0, (pixel.image + pixel.h * i32(s.W) + pixel.w) * i32(s.C4) + o.z, inside))], inside);
 }
 
 @compute @workgroup_size(LANES)
 fn conv2dBackwardFilter(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
   let s = filterShape;
-  let M = s.N * s.H * s.W;
-  let quads = s.K * s.K * s.C4;
+  let M = s.N * s.Ho * s.Wo;
+  let quads = s.KH * s.KW * s.C4;
   let colTiles = (s.F4 + LANES - 1u) / LANES;
   let quadTiles = (quads + QUADS - 1u) / QUADS;
   let splits = (M + s.chunk - 1u) / s.chunk;
@@ -211,10 +241,7 @@ fn conv2dBackwardFilter(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroup
   var db = vec4f(0.0);
   let start = split * s.chunk;
   let end = min(start + s.chunk, M);
-  // (h, w) of the next pixel, stepped without division: a vector division
-  // costs more than a whole reduction step on lavapipe.
-  var h = i32((start / s.W) % s.H);
-  var w = i32(start % s.W);
+  var pixel = pixelAt(s, start);
   for (var m0 = start; m0 < end; m0 += 4u) {
     var x: Quads;
     var dy: array<vec4f, 4>;
@@ -222,15 +249,11 @@ fn conv2dBackwardFilter(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroup
       // Past the chunk's end: zeros, read from a clamped pixel.
       let valid = m0 + p < end;
       let m = min(m0 + p, end - 1u);
-      x[0][p] = xAt(s, valid, h, w, m, o[0]);
-      if (ROWS_PER_LANE == 2u) { x[ROWS_PER_LANE - 1u][p] = xAt(s, valid, h, w, m, o[ROWS_PER_LANE - 1u]); }
+      x[0][p] = xAt(s, valid, pixel, o[0]);
+      if (ROWS_PER_LANE == 2u) { x[ROWS_PER_LANE - 1u][p] = xAt(s, valid, pixel, o[ROWS_PER_LANE - 1u]); }
       dy[p] = select(vec4f(0.0), fdy[m * s.F4 + dcol], valid);
       db += dy[p];
-      w += 1;
-      let wrap = w == i32(s.W);
-      w = select(w, 0, wrap);
-      h = select(h, h + 1, wrap);
-      h = select(h, 0, h == i32(s.H));
+      pixel = nextPixel(s, pixel);
     }
     outer8(&acc, mat4x4f(dy[0], dy[1], dy[2], dy[3]), x);
   }

@@ -7,7 +7,7 @@ import type { Backend, Tensor } from '../src/kernels/backend.ts';
 import { cpuBackend } from '../src/kernels/cpu-backend.ts';
 import { makeOptimizer, type OptimizerName } from '../src/nn/optimizers.ts';
 import { Sequential } from '../src/nn/sequential.ts';
-import type { ModelSpec } from '../src/nn/spec.ts';
+import { conv2d, dense, maxPool2d, type ModelSpec } from '../src/nn/spec.ts';
 import { trainEpoch, type BatchSource } from '../src/train/fit.ts';
 import { expectClose } from './support/compare.ts';
 import { backendOf, useGpu } from './support/gpu.ts';
@@ -20,15 +20,15 @@ const gpu = useGpu({ poisonOutputs: false });
 const SMALL: ModelSpec = {
   inputShape: [12, 12, 3],
   layers: [
-    { type: 'conv2d', filters: 8, kernelSize: 3, activation: 'relu' },
-    { type: 'maxpool2d' },
+    conv2d(8, 3, { padding: 'same', activation: 'relu' }),
+    maxPool2d(2, 'same'),
     { type: 'dropout', rate: 0.25 },
-    { type: 'conv2d', filters: 8, kernelSize: 3, activation: 'relu' },
-    { type: 'maxpool2d' },
+    conv2d(8, 3, { padding: 'same', activation: 'relu' }),
+    maxPool2d(2, 'same'),
     { type: 'flatten' },
-    { type: 'dense', units: 16, activation: 'relu' },
+    dense(16, 'relu'),
     { type: 'dropout', rate: 0.5 },
-    { type: 'dense', units: 2, activation: 'softmax' },
+    dense(2, 'softmax'),
   ],
 };
 const STEPS = 10;

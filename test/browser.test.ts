@@ -101,7 +101,7 @@ describe(`in headless Chromium (TEST_SEED=${TEST_SEED})`, () => {
     const weights = await tuned.getWeights();
     weights.at(-1)!.weights.forEach((w) => w.values.forEach((v, i) => (w.values[i] = 100 * v)));
     tuned.setWeights(weights);
-    await saveCheckpoint(checkpointPath, tuned);
+    await saveCheckpoint(checkpointPath, tuned, { preprocess: 'scale255' });
 
     // Node, as `predict` scores: the checkpoint's model on Dawn, the same inference loop.
     const dataset = await loadDataset(surveyPath);
@@ -109,7 +109,7 @@ describe(`in headless Chromium (TEST_SEED=${TEST_SEED})`, () => {
     const g = await openEngine();
     let node: Float32Array;
     try {
-      const net = modelFromCheckpoint(checkpointPath, await loadCheckpoint(checkpointPath), gpuBackend(g), 'initial');
+      const net = modelFromCheckpoint(checkpointPath, await loadCheckpoint(checkpointPath), gpuBackend(g), (classes) => modelSpec('initial', classes));
       node = await predictAll(net, inferenceSource(dataset, net.classes));
     } finally {
       g.destroy();

@@ -20,7 +20,7 @@ const aFile = join(dir, 'a-file');
 
 beforeAll(async () => {
   expect((await handscan(['simulate', '--n', '30', '--seed', '1', '--out', data])).code).toBe(0);
-  await saveCheckpoint(weights, Sequential.build(initialModel(), cpuBackend, 1));
+  await saveCheckpoint(weights, Sequential.build(initialModel(), cpuBackend, 1), { preprocess: 'scale255' });
   writeFileSync(aFile, 'x');
 });
 

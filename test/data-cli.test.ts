@@ -60,6 +60,15 @@ describe(`handscan simulate / show (TEST_SEED=${TEST_SEED})`, () => {
     expect(PNG.sync.read(readFileSync(shown)).height).toBeGreaterThan(10 * 138);
   });
 
+  it('show draws alert packets through a step, float cutouts stretched for display', async () => {
+    const fixture = join(import.meta.dirname, 'fixtures', 'ztf', '2475433850415015002.avro');
+    const shown = join(folder, 'alert.png');
+    const run = await handscan(['show', '--data', fixture, '--preprocess', 'braai', '--out', shown, '--per-class', '1', '--zoom', '1']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/2475433850415015002\.avro: 1 cutouts \(unlabelled\); 63×63×3 float32, preprocess braai/);
+    expect(PNG.sync.read(readFileSync(shown)).height).toBeGreaterThan(63);
+  });
+
   it('bad options exit with 2 and one line naming the option', async () => {
     const out = join(folder, 'never.hdf5');
     const cases: [string[], RegExp][] = [
@@ -67,6 +76,7 @@ describe(`handscan simulate / show (TEST_SEED=${TEST_SEED})`, () => {
       [['simulate', '--out', out, '--n', '0'], /--n must be a whole number in 1\.\.100000, got '0'/],
       [['simulate', '--out', out, '--counts', '1,2'], /--counts must be 'paper', 'balanced' or 10 comma-separated whole numbers/],
       [['simulate', '--n', '5'], /--out FILE\.hdf5 is required/],
+      [['show', '--out', join(folder, 'never.png'), '--preprocess', 'zscale'], /show: --preprocess must be one of scale255, braai, braai-rows, none, got 'zscale'/],
     ];
     const results = await Promise.all(cases.map(([args]) => handscan(args)));
     results.forEach((run, k) => {

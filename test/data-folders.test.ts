@@ -1,11 +1,13 @@
-// Cutout folders: class sub-folders of PNG files, in RGB, grey or RGBA, at
-// 69×69 or resized on request, with one clear error for each malformed folder.
+// Cutout folders: class sub-folders of PNG files, in RGB, grey or RGBA, of
+// any one size or resized on request, with one clear error for each
+// malformed folder. FITS files in cutout folders: test/data-fits-folders.test.ts.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labelsFor, VALUES_PER_IMAGE } from '../src/data/dataset.ts';
+import { labelsFor } from '../src/data/dataset.ts';
+import { VALUES_PER_IMAGE } from '../src/data/simulator/survey.ts';
 import { readCutoutFolder } from '../src/data/folders.ts';
 import { loadDataset } from '../src/data/load.ts';
 import { InputError } from '../src/errors.ts';
@@ -98,27 +100,51 @@ describe(`cutout folders (TEST_SEED=${TEST_SEED})`, () => {
     expect(() => labelsFor(dataset, 'original')).toThrow(/labelled only real\/not-real/);
   });
 
-  it('resizes square cutouts on request: a uniform 128×128 image stays uniform at 69×69', () => {
+  it('resizes square cutouts on request: a uniform 128×128 image stays uniform at 69×69, or at the size asked', () => {
     const path = tree('resize', ['Transient']);
     const png = new PNG({ width: 128, height: 128 });
     for (let p = 0; p < 128 * 128; p++) png.data.set([200, 100, 50, 255], p * 4);
     writeFileSync(join(path, 'Transient', 'big.png'), PNG.sync.write(png));
-    expect(failure(path)).toMatch(/big\.png: 128×128 pixels; expected 69×69 \(pass --resize/);
+    writePng(join(path, 'Transient', 'small.png'), 69, 69, 2);
+    expect(failure(path)).toMatch(/small\.png: 69×69 pixels, but .*big\.png is 128×128; every cutout must have one size \(pass --resize/);
     const dataset = readCutoutFolder(path, { resize: true });
-    expect(dataset.images.length).toBe(VALUES_PER_IMAGE);
-    expect(dataset.images.every((v, k) => v === [200, 100, 50][k % 3])).toBe(true);
+    expect(dataset.shape).toEqual([69, 69, 3]);
+    expect(dataset.images.length).toBe(2 * VALUES_PER_IMAGE);
+    expect(dataset.images.subarray(0, VALUES_PER_IMAGE).every((v, k) => v === [200, 100, 50][k % 3])).toBe(true);
+    const sixteen = readCutoutFolder(path, { resize: 16 });
+    expect(sixteen.shape).toEqual([16, 16, 3]);
+    expect(sixteen.images.subarray(0, 16 * 16 * 3).every((v, k) => v === [200, 100, 50][k % 3])).toBe(true);
+  });
+
+  it('reads PNGs of any one size (here 40 wide, 24 high) as 24×40×3, raw under scale255 or through another step', () => {
+    const path = tree('oblong-ok', ['real', 'not-real']);
+    const a = writePng(join(path, 'real', 'a.png'), 40, 24, 2);
+    writePng(join(path, 'not-real', 'b.png'), 40, 24, 2);
+    const dataset = readCutoutFolder(path);
+    expect(dataset.shape).toEqual([24, 40, 3]);
+    expect(dataset.images).toBeInstanceOf(Uint8Array);
+    expect(dataset.preprocess).toBe('scale255');
+    expect(dataset.ids).toEqual(['not-real/b.png', 'real/a.png']);
+    expect(dataset.images[(24 * 40 * 3) + 5]).toBe(a[1 * 4 + 2]);
+    const none = readCutoutFolder(path, { preprocess: 'none' });
+    expect(none.images).toBeInstanceOf(Float32Array);
+    expect(Array.from(none.images)).toEqual(Array.from(dataset.images));
   });
 
   const bad: [string, () => string, RegExp, object?][] = [
     ['an unknown class folder', () => (writePng(join(tree('unknown', ['Supernova']), 'Supernova', 'a.png'), 69, 69, 2), join(root, 'unknown')), /unknown class folder 'Supernova'; expected one sub-folder per class named Artefact, .*SN Gold.*not-real/],
     ['binary folders mixed with class folders', () => (writePng(join(tree('mixed', ['real', 'Dipole']), 'real', 'a.png'), 69, 69, 2), join(root, 'mixed')), /mixes real\/not-real folders with class folders/],
     ['two folders for one class', () => tree('twins', ['SN Gold', 'sn_gold']), /folders 'SN Gold' and 'sn_gold' name the same class/],
-    ['a file that is not a PNG', () => (writeFileSync(join(tree('jpeg', ['Dipole']), 'Dipole', 'a.jpg'), 'x'), join(root, 'jpeg')), /a\.jpg: not a \.png file/],
+    ['a file that is not a cutout', () => (writeFileSync(join(tree('jpeg', ['Dipole']), 'Dipole', 'a.jpg'), 'x'), join(root, 'jpeg')), /a\.jpg: not a cutout file; class folders hold PNG \(\.png\), FITS \(\.fits, \.fit, \.fts, each also \.gz\) and alert packet \(\.avro\) files$/],
     ['a corrupt PNG', () => (writeFileSync(join(tree('corrupt', ['Dipole']), 'Dipole', 'a.png'), 'not a png'), join(root, 'corrupt')), /a\.png: not a readable PNG/],
-    ['a wrongly sized cutout', () => (writePng(join(tree('small', ['Dipole']), 'Dipole', 'a.png'), 64, 64, 2), join(root, 'small')), /a\.png: 64×64 pixels; expected 69×69/],
-    ['a non-square cutout, even with resizing', () => (writePng(join(tree('oblong', ['Dipole']), 'Dipole', 'a.png'), 69, 80, 2), join(root, 'oblong')), /a\.png: 69×80 pixels, not square/, { resize: true }],
+    [
+      'cutouts of two sizes',
+      () => (writePng(join(tree('small', ['Dipole', 'Artefact']), 'Dipole', 'a.png'), 64, 64, 2), writePng(join(root, 'small', 'Artefact', 'b.png'), 69, 69, 2), join(root, 'small')),
+      /Dipole\/a\.png: 64×64 pixels, but .*Artefact\/b\.png is 69×69; every cutout must have one size \(pass --resize to resample square cutouts to 69×69\)$/,
+    ],
+    ['a non-square cutout, with resizing', () => (writePng(join(tree('oblong', ['Dipole']), 'Dipole', 'a.png'), 69, 80, 2), join(root, 'oblong')), /a\.png: 69×80 pixels, not square, so it cannot be resampled to 69×69/, { resize: true }],
     ['a file beside the class folders', () => (writeFileSync(join(tree('loose', ['Dipole']), 'notes.txt'), 'x'), join(root, 'loose')), /notes\.txt: a file at the top of a cutout folder/],
-    ['an empty folder', () => tree('empty', ['Dipole']), /no PNG cutouts found/],
+    ['an empty folder', () => tree('empty', ['Dipole']), /no cutouts found \(PNG, FITS or \.avro files\)/],
   ];
   for (const [what, make, expected, options] of bad) {
     it(`rejects ${what} with one clear line`, () => {
@@ -126,7 +152,9 @@ describe(`cutout folders (TEST_SEED=${TEST_SEED})`, () => {
     });
   }
 
-  it('loadDataset names a missing path', async () => {
-    await expect(loadDataset(join(root, 'nowhere'))).rejects.toThrow(/nowhere: no such file or folder; expected an sdss\.hdf5 file or a folder of PNG cutouts/);
+  it('loadDataset names a missing path and every kind of data it takes', async () => {
+    await expect(loadDataset(join(root, 'nowhere'))).rejects.toThrow(
+      /nowhere: no such file or folder; expected an HDF5 file \(\.hdf5, \.h5\) in the sdss\.hdf5 layout, a folder of class sub-folders \(PNG, FITS or \.avro cutouts\), an alert packet file \(\.avro\), a folder of \.avro files, or a glob pattern of \.avro files/,
+    );
   });
 });

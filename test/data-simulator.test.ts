@@ -3,8 +3,8 @@
 // flux-conserving PSF and bleed trails, asteroids displaced band by band in
 // the camera's order, and a colour-keeping asinh stretch.
 import { describe, expect, it } from 'vitest';
-import { VALUES_PER_IMAGE } from '../src/data/dataset.ts';
 import { fitPixelBaseline, scorePixelBaseline } from '../src/data/baseline.ts';
+import type { Dataset } from '../src/data/dataset.ts';
 import { Random } from '../src/data/random.ts';
 import { drawAsteroid } from '../src/data/simulator/classes.ts';
 import { composite } from '../src/data/simulator/composite.ts';
@@ -13,7 +13,7 @@ import { drawPointSource, psfOfSeeing } from '../src/data/simulator/psf.ts';
 import { CENTRE, Scene, SIZE } from '../src/data/simulator/render.ts';
 import { BAND_DELAY_S, FULL_WELL, G, I, R } from '../src/data/simulator/sdss.ts';
 import { addNoise, drawConditions } from '../src/data/simulator/sky.ts';
-import { scaleCounts, simulateCutout, simulateSurvey } from '../src/data/simulator/survey.ts';
+import { scaleCounts, simulateCutout, simulateSurvey, CUTOUT_SHAPE, VALUES_PER_IMAGE } from '../src/data/simulator/survey.ts';
 import { TEST_SEED } from './support/random.ts';
 
 const balanced = scaleCounts(new Array(10).fill(1), 60);
@@ -170,11 +170,28 @@ describe(`simulator (TEST_SEED=${TEST_SEED})`, () => {
       labels[i] = i % 2 === 0 ? 3 : 0;
       for (let v = 0; v < VALUES_PER_IMAGE; v++) images[i * VALUES_PER_IMAGE + v] = random.int(60) + (labels[i] === 3 && v % 3 === 1 ? 40 : 0);
     }
-    const dataset = { images, labels, scheme: 'original' as const, ids: [], source: 'linear toy' };
+    const dataset: Dataset = { shape: CUTOUT_SHAPE, images, preprocess: 'scale255', labels, scheme: 'original', ids: [], source: 'linear toy' };
     const binary = labels.map((c) => (c >= 3 ? 1 : 0));
     const indices = Array.from({ length: n }, (_, i) => i);
     const model = fitPixelBaseline(dataset, indices.slice(0, 150), binary);
     const scores = scorePixelBaseline(model, dataset, indices.slice(150));
     scores.forEach((p, k) => expect(p >= 0.5 ? 1 : 0).toBe(binary[150 + k]));
+  });
+
+  it('the pixel baseline takes the centre of float images of any size as they are (a 5×7×2 window of 5×7×2 images)', () => {
+    const n = 120;
+    const shape = [5, 7, 2] as const;
+    const values = 5 * 7 * 2;
+    const random = new Random(TEST_SEED, 11);
+    const labels = Uint8Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 3 : 0));
+    // Real ones are brighter in channel 1, in float units far from 0..255.
+    const images = Float32Array.from({ length: n * values }, (_, v) => 1e-3 * random.int(100) + (labels[Math.floor(v / values)] === 3 && v % 2 === 1 ? 0.05 : 0));
+    const dataset: Dataset = { shape, images, preprocess: 'none', labels, scheme: 'original', ids: [], source: 'float toy' };
+    const binary = labels.map((c) => (c >= 3 ? 1 : 0));
+    const indices = Array.from({ length: n }, (_, i) => i);
+    const model = fitPixelBaseline(dataset, indices.slice(0, 90), binary);
+    expect(model.mean.length).toBe(values);
+    const scores = scorePixelBaseline(model, dataset, indices.slice(90));
+    scores.forEach((p, k) => expect(p >= 0.5 ? 1 : 0).toBe(binary[90 + k]));
   });
 });

@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { classCounts, VALUES_PER_IMAGE, type Dataset } from '../src/data/dataset.ts';
-import { PAPER_COUNTS, PAPER_SAMPLES, scaleCounts } from '../src/data/simulator/survey.ts';
+import { classCounts, type Dataset } from '../src/data/dataset.ts';
+import { CUTOUT_SHAPE, PAPER_COUNTS, PAPER_SAMPLES, scaleCounts, VALUES_PER_IMAGE } from '../src/data/simulator/survey.ts';
 import { loadSplit, saveSplit, splitSizes, stratifiedSplit, type Split } from '../src/data/split.ts';
 import { Random } from '../src/data/random.ts';
 import { TEST_SEED } from './support/random.ts';
@@ -82,7 +82,7 @@ describe(`split (TEST_SEED=${TEST_SEED})`, () => {
   it('a saved split reloads for its own dataset only, and a tampered one is refused', async () => {
     const n = 40;
     const labels = labelsWithCounts(scaleCounts([1, 1, 1, 1], n), TEST_SEED);
-    const dataset: Dataset = { images: new Uint8Array(n * VALUES_PER_IMAGE).fill(7), labels, scheme: 'original', ids: [], source: 'test data' };
+    const dataset: Dataset = { shape: CUTOUT_SHAPE, images: new Uint8Array(n * VALUES_PER_IMAGE).fill(7), preprocess: 'scale255', labels, scheme: 'original', ids: [], source: 'test data' };
     const split = stratifiedSplit(labels, TEST_SEED);
     const path = join(folder, 'split.json');
     await saveSplit(path, split, dataset);
@@ -92,6 +92,10 @@ describe(`split (TEST_SEED=${TEST_SEED})`, () => {
 
     const other = { ...dataset, images: dataset.images.slice().fill(8) };
     expect(() => loadSplit(path, other)).toThrow(/drawn from another dataset/);
+    // The same bytes in another shape, or preprocessed otherwise, are other data too.
+    expect(() => loadSplit(path, { ...dataset, shape: [69, 3, 69] })).toThrow(/drawn from another dataset/);
+    const floats = { ...dataset, images: new Float32Array(n * VALUES_PER_IMAGE).fill(7), preprocess: 'none' as const };
+    expect(() => loadSplit(path, floats)).toThrow(/drawn from another dataset/);
 
     const file = JSON.parse(readFileSync(path, 'utf8'));
     file.train.push(file.test[0]);

@@ -5,7 +5,7 @@ import { expectClose, relativeError } from './support/compare.ts';
 import type { Backend, Tensor } from '../src/kernels/backend.ts';
 import { cpuBackend } from '../src/kernels/cpu-backend.ts';
 import { Sequential } from '../src/nn/sequential.ts';
-import type { ModelSpec } from '../src/nn/spec.ts';
+import { conv2d, dense, maxPool2d, type ModelSpec } from '../src/nn/spec.ts';
 import { Tape, Variable } from '../src/nn/tape.ts';
 import { backendOf, useGpu } from './support/gpu.ts';
 import { numericGradient, projection } from './support/gradcheck.ts';
@@ -120,13 +120,13 @@ describe('dropout layers in eval mode', () => {
   const withDropout: ModelSpec = {
     inputShape: [10, 10, 3],
     layers: [
-      { type: 'conv2d', filters: 6, kernelSize: 3, activation: 'relu' },
-      { type: 'maxpool2d' },
+      conv2d(6, 3, { padding: 'same', activation: 'relu' }),
+      maxPool2d(2, 'same'),
       { type: 'dropout', rate: 0.4 },
       { type: 'flatten' },
-      { type: 'dense', units: 12, activation: 'relu' },
+      dense(12, 'relu'),
       { type: 'dropout', rate: 0.5 },
-      { type: 'dense', units: 2, activation: 'softmax' },
+      dense(2, 'softmax'),
     ],
   };
   const withoutDropout: ModelSpec = { ...withDropout, layers: withDropout.layers.filter((l) => l.type !== 'dropout') };

@@ -6,7 +6,8 @@ import h5wasm, { Group } from 'h5wasm/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/kernels/cpu-backend.ts';
 import { readKerasWeights, writeKerasWeights, type KerasCheckpoint } from '../src/io/keras-hdf5.ts';
-import { kerasLayerNames, kerasLayers, kerasModelConfig, parseKerasModelConfig } from '../src/nn/keras-config.ts';
+import { kerasLayers, kerasModelConfig, kerasModelConfigOf, parseKerasModelConfig } from '../src/nn/keras-config.ts';
+import { kerasLayerNames } from '../src/nn/keras-names.ts';
 import type { LayerWeights } from '../src/nn/sequential.ts';
 import { initialModel, modelSpec, tunedModel } from '../src/nn/models.ts';
 import { Sequential } from '../src/nn/sequential.ts';
@@ -33,7 +34,10 @@ describe('reading Keras 2 files', () => {
     writeAsKeras(path, layers, tfKerasConfig(names));
     const ckpt = await readKerasWeights(path);
     expectSameWeights(ckpt.layers, layers);
-    expect(parseKerasModelConfig(ckpt.modelConfig)).toEqual(initialModel(2));
+    // tf.keras's names are not Keras 2's automatic ones, so the spec keeps them (and saves under them).
+    const spec = parseKerasModelConfig(ckpt.modelConfig);
+    expect(spec.layers.map((l) => l.name)).toEqual(names);
+    expect({ ...spec, layers: spec.layers.map(({ name: _, ...l }) => l) }).toEqual(initialModel(2));
     expect(ckpt.extra).toBeUndefined();
   });
 
@@ -161,34 +165,62 @@ describe('model_config', () => {
     expect(parseKerasModelConfig({ class_name: 'Sequential', config: layers })).toEqual({
       inputShape: [9, 9, 1],
       layers: [
-        { type: 'conv2d', filters: 8, kernelSize: 5, activation: 'linear' },
-        { type: 'relu' },
-        { type: 'leakyrelu', alpha: 0.2 },
-        { type: 'flatten' },
-        { type: 'dense', units: 1, activation: 'linear' },
-        { type: 'sigmoid' },
+        { type: 'conv2d', name: 'c', filters: 8, kernelSize: [5, 5], strides: [1, 1], padding: 'same', useBias: true, activation: 'linear' },
+        { type: 'activation', name: 'a', activation: 'relu' },
+        { type: 'leakyrelu', name: 'r', alpha: 0.2 },
+        { type: 'flatten', name: 'f' },
+        { type: 'dense', name: 'd', units: 1, useBias: true, activation: 'linear' },
+        { type: 'activation', name: 'l', activation: 'linear' },
+        { type: 'activation', name: 's', activation: 'sigmoid' },
       ],
     });
     expect(parseKerasModelConfig({ class_name: 'Sequential', config: { layers: [{ class_name: 'InputLayer', config: { name: 'in', batch_input_shape: [null, 4, 4, 2] } }, { class_name: 'Softmax', config: { name: 's', axis: -1 } }] } })).toEqual({
       inputShape: [4, 4, 2],
-      layers: [{ type: 'softmax' }],
+      layers: [{ type: 'activation', name: 's', activation: 'softmax' }],
     });
+  });
+
+  it('reads the general layers with Keras defaults: valid padding, strides, pools, BatchNormalization, no bias, ints for pairs', () => {
+    const layers = [
+      { class_name: 'Conv2D', config: { name: 'conv2d_1', batch_input_shape: [null, 12, 10, 2], filters: 4, kernel_size: 2, strides: 2, use_bias: false, activation: 'tanh' } },
+      { class_name: 'BatchNormalization', config: { name: 'batch_normalization_1', axis: [3], momentum: 0.9, epsilon: 0.001, center: true, scale: false } },
+      { class_name: 'AveragePooling2D', config: { name: 'average_pooling2d_1', pool_size: [3, 3], strides: [1, 1], padding: 'same' } },
+      { class_name: 'MaxPooling2D', config: { name: 'max_pooling2d_1', pool_size: 2 } },
+      { class_name: 'Flatten', config: { name: 'flatten_1' } },
+      { class_name: 'Dense', config: { name: 'dense_1', units: 1, activation: 'sigmoid' } },
+    ];
+    expect(parseKerasModelConfig({ class_name: 'Sequential', config: { layers } })).toEqual({
+      inputShape: [12, 10, 2],
+      layers: [
+        { type: 'conv2d', filters: 4, kernelSize: [2, 2], strides: [2, 2], padding: 'valid', useBias: false, activation: 'tanh' },
+        { type: 'batchnorm', momentum: 0.9, epsilon: 0.001, center: true, scale: false },
+        { type: 'avgpool2d', poolSize: [3, 3], strides: [1, 1], padding: 'same' },
+        { type: 'maxpool2d', poolSize: [2, 2], strides: [2, 2], padding: 'valid' },
+        { type: 'flatten' },
+        { type: 'dense', units: 1, useBias: true, activation: 'sigmoid' },
+      ],
+    });
+    const spec = parseKerasModelConfig({ class_name: 'Sequential', config: { layers } });
+    expect(parseKerasModelConfig(kerasModelConfigOf(spec))).toEqual(spec);
   });
 
   it('rejects what Handscan cannot run, naming the layer', () => {
     const parse = (layers: object[], className = 'Sequential') => () => parseKerasModelConfig({ class_name: className, config: { layers } });
     const conv = (extra: object) => ({ class_name: 'Conv2D', config: { name: 'conv2d_1', batch_input_shape: [null, 69, 69, 3], filters: 32, kernel_size: [3, 3], padding: 'same', activation: 'relu', ...extra } });
     expect(parse([conv({})], 'Functional')).toThrow('only Sequential models are supported, this is "Functional"');
-    expect(parse([conv({}), { class_name: 'BatchNormalization', config: { name: 'batch_normalization_1' } }])).toThrow("model_config: layer 2 'batch_normalization_1' (BatchNormalization): is not supported");
-    expect(parse([conv({ padding: 'valid' })])).toThrow("layer 1 'conv2d_1' (Conv2D): padding \"valid\" is not supported, only \"same\"");
-    expect(parse([conv({ strides: [2, 2] })])).toThrow('strides [2,2] is not supported');
-    expect(parse([conv({ kernel_size: [3, 5] })])).toThrow('kernel_size [3,5] is not supported, only square odd sizes');
-    expect(parse([conv({ activation: 'tanh' })])).toThrow('activation "tanh" is not supported');
+    expect(parse([conv({}), { class_name: 'SeparableConv2D', config: { name: 'separable_conv2d_1' } }])).toThrow("model_config: layer 2 'separable_conv2d_1' (SeparableConv2D): is not supported: Handscan runs Conv2D, MaxPooling2D, AveragePooling2D, BatchNormalization");
+    expect(parse([conv({ padding: 'causal' })])).toThrow("layer 1 'conv2d_1' (Conv2D): padding \"causal\" is not supported, only 'valid' and 'same'");
+    expect(parse([conv({ dilation_rate: [2, 2] })])).toThrow('dilation_rate [2,2] is not supported');
+    expect(parse([conv({ kernel_size: [3, 9] })])).toThrow('kernel_size [3,9] is not supported: each side must be 1 to 7');
+    expect(parse([conv({ strides: [0, 1] })])).toThrow('strides [0,1] is not a positive integer or a pair of them');
+    expect(parse([conv({ activation: 'elu' })])).toThrow('activation "elu" is not supported');
     expect(parse([conv({ data_format: 'channels_first' })])).toThrow('data_format "channels_first" is not supported');
     expect(parse([conv({ batch_input_shape: undefined })])).toThrow('the first layer needs batch_input_shape [null, H, W, C], found null');
-    expect(parse([conv({}), { class_name: 'MaxPooling2D', config: { name: 'p', pool_size: [3, 3] } }])).toThrow("layer 2 'p' (MaxPooling2D): pool_size [3,3] is not supported");
+    expect(parse([conv({}), { class_name: 'BatchNormalization', config: { name: 'b', axis: 1 } }])).toThrow("layer 2 'b' (BatchNormalization): axis 1 is not supported, only the last (channels) axis");
+    expect(parse([conv({}), { class_name: 'Dense', config: { name: 'd', units: 2 } }])).toThrow("layer 2 'd' (Dense): needs a flat input: add a Flatten before it");
+    expect(parse([conv({}), { class_name: 'Flatten', config: { name: 'f' } }, { class_name: 'MaxPooling2D', config: { name: 'p' } }])).toThrow("layer 3 'p' (MaxPooling2D): needs an image input, but it follows a Flatten");
     expect(parse([conv({}), { class_name: 'Dropout', config: { name: 'd', rate: 1 } }])).toThrow('rate 1 is not in [0, 1)');
-    expect(parse([conv({}), conv({ name: 'conv2d_2' })])).toThrow('batch_input_shape on a layer other than the first');
+    expect(parse([conv({}), conv({ name: 'conv2d_2' })])).toThrow('an input shape on a layer other than the first');
   });
 });
 

@@ -1,11 +1,11 @@
-// A small network with every layer type: CPU reference backward through the
+// Small networks with every layer type: CPU reference backward through the
 // whole tape against float64 finite differences, for every parameter, and
 // GPU against CPU.
 import { describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/kernels/cpu-backend.ts';
-import type { CpuTensor } from '../src/kernels/cpu-tensor.ts';
+import { CpuTensor } from '../src/kernels/cpu-tensor.ts';
 import { Sequential } from '../src/nn/sequential.ts';
-import type { ModelSpec } from '../src/nn/spec.ts';
+import { conv2d, dense, maxPool2d, type ModelSpec } from '../src/nn/spec.ts';
 import { Tape, Variable } from '../src/nn/tape.ts';
 import { expectClose, relativeError } from './support/compare.ts';
 import { backendOf, useGpu } from './support/gpu.ts';
@@ -15,65 +15,107 @@ import { FD_STEP, FINITE_DIFFERENCES, GPU_VS_CPU } from './support/tolerances.ts
 
 const gpu = useGpu();
 
-const EVERY_LAYER: ModelSpec = {
+/** The paper's layers: 'same' convs, 2×2 pools, Leaky ReLU, dropout, a softmax head. */
+const PAPER_LAYERS: ModelSpec = {
   inputShape: [9, 7, 3],
   layers: [
-    { type: 'conv2d', filters: 4, kernelSize: 3, activation: 'relu' },
+    conv2d(4, 3, { padding: 'same', activation: 'relu' }),
     { type: 'leakyrelu', alpha: 0.1 },
-    { type: 'maxpool2d' },
+    maxPool2d(2, 'same'),
     { type: 'dropout', rate: 0.25 },
-    { type: 'conv2d', filters: 5, kernelSize: 3, activation: 'linear' },
+    conv2d(5, 3, { padding: 'same' }),
     { type: 'relu' },
-    { type: 'maxpool2d' },
+    maxPool2d(2, 'same'),
     { type: 'flatten' },
-    { type: 'dense', units: 6, activation: 'relu' },
+    dense(6, 'relu'),
     { type: 'dropout', rate: 0.3 },
-    { type: 'dense', units: 3, activation: 'linear' },
-    { type: 'softmax' },
+    dense(3),
+    { type: 'activation', activation: 'softmax' },
   ],
 };
 
-describe('a small network with every layer type, x=[3,9,7,3]', () => {
-  const ctx = { training: true, step: 11 };
+/**
+ * The general Keras layers: 'valid' and strided convs, an even kernel, no
+ * bias, batch normalisation after a conv and after a dense layer (training
+ * mode, through the batch statistics), average and 'same' max pooling with
+ * odd leftovers, tanh, a hidden sigmoid and softmax, and braai's one-unit
+ * sigmoid head.
+ */
+const KERAS_LAYERS: ModelSpec = {
+  inputShape: [11, 10, 2],
+  layers: [
+    conv2d(4, 3, { activation: 'tanh' }),
+    conv2d(4, 2, { padding: 'same', strides: [2, 2], useBias: false }),
+    { type: 'batchnorm', momentum: 0.9, epsilon: 1e-3, center: true, scale: true },
+    { type: 'activation', activation: 'sigmoid' },
+    { type: 'avgpool2d', poolSize: [2, 2], strides: [1, 1], padding: 'valid' },
+    conv2d(3, 1, { activation: 'softmax' }),
+    { type: 'maxpool2d', poolSize: [3, 3], strides: [2, 2], padding: 'same' },
+    { type: 'flatten' },
+    { type: 'dense', units: 5, useBias: false, activation: 'relu' },
+    { type: 'batchnorm', momentum: 0.99, epsilon: 1e-3, center: true, scale: false },
+    dense(1, 'sigmoid'),
+  ],
+};
 
-  it('CPU gradients of every parameter match finite differences', () => {
-    const random = rng(TEST_SEED);
-    const model = Sequential.build(EVERY_LAYER, cpuBackend, TEST_SEED);
-    const x = randomTensor([3, 9, 7, 3], random);
-    const onehot = randomOneHot(3, 3, random);
-    const analytic = analyticGradients(model, x, onehot, ctx);
-    const numeric: number[] = [];
-    const exact: number[] = [];
-    model.parameters().forEach((p, k) => {
-      const values = (p.value as CpuTensor).data;
-      for (let i = 0; i < values.length; i++) {
-        const v = values[i];
-        values[i] = v + FD_STEP;
-        const plus = lossFrom(model, 0, x, onehot, ctx);
-        values[i] = v - FD_STEP;
-        const minus = lossFrom(model, 0, x, onehot, ctx);
-        values[i] = v;
-        expect(plus.signature, `parameter ${k}[${i}] crossed a kink (seed ${TEST_SEED})`).toBe(minus.signature);
-        numeric.push((plus.loss - minus.loss) / (2 * FD_STEP));
-        exact.push(analytic[k][i]);
+/** Targets for a model's head: one-hot rows for softmax, 0/1 for a sigmoid unit. */
+function targetsFor(model: Sequential<CpuTensor>, n: number, random: () => number): CpuTensor {
+  if (model.head === 'softmax') return randomOneHot(n, model.classes, random);
+  return CpuTensor.from(Array.from({ length: n }, () => (random() < 0.5 ? 0 : 1)), [n, 1]);
+}
+
+for (const [title, spec] of [
+  ['the paper', PAPER_LAYERS],
+  ['the general Keras', KERAS_LAYERS],
+] as const) {
+  describe(`a small network with ${title} layers, x=[3,${spec.inputShape}]`, () => {
+    const ctx = { training: true, step: 11 };
+    const xShape = [3, ...spec.inputShape];
+
+    it('CPU gradients of every parameter match finite differences', () => {
+      const random = rng(TEST_SEED);
+      const model = Sequential.build(spec, cpuBackend, TEST_SEED);
+      const x = randomTensor(xShape, random);
+      const targets = targetsFor(model, 3, random);
+      const analytic = analyticGradients(model, x, targets, ctx);
+      const numeric: number[] = [];
+      const exact: number[] = [];
+      model.parameters().forEach((p, k) => {
+        const values = (p.value as CpuTensor).data;
+        for (let i = 0; i < values.length; i++) {
+          const v = values[i];
+          values[i] = v + FD_STEP;
+          const plus = lossFrom(model, 0, x, targets, ctx);
+          values[i] = v - FD_STEP;
+          const minus = lossFrom(model, 0, x, targets, ctx);
+          values[i] = v;
+          expect(plus.signature, `parameter ${k}[${i}] crossed a kink (seed ${TEST_SEED})`).toBe(minus.signature);
+          numeric.push((plus.loss - minus.loss) / (2 * FD_STEP));
+          exact.push(analytic[k][i]);
+        }
+      });
+      expect(relativeError(numeric, exact)).toBeLessThan(FINITE_DIFFERENCES);
+    });
+
+    it('GPU gradients and moving statistics match the CPU path', async () => {
+      const B = backendOf(gpu());
+      const random = rng(TEST_SEED + 1);
+      const x = randomTensor(xShape, random);
+      const cpu = Sequential.build(spec, cpuBackend, TEST_SEED);
+      const targets = targetsFor(cpu, 3, random);
+      const expected = analyticGradients(cpu, x, targets, ctx);
+      const model = Sequential.build(spec, B, TEST_SEED);
+      const tape = new Tape(B);
+      const logits = model.forward(tape, new Variable(B.fromArray(x.data, x.shape), false), ctx);
+      model.loss(tape, logits, B.fromArray(targets.data, targets.shape));
+      tape.backward();
+      for (const [i, p] of model.parameters().entries()) {
+        expectClose(await B.toArray(p.grad!), expected[i], GPU_VS_CPU, `parameter ${i} (${p.name})`);
+      }
+      const [want, got] = [await cpu.getWeights(), await model.getWeights()];
+      for (const [i, layer] of want.entries()) {
+        for (const [j, w] of layer.weights.entries()) expectClose(got[i].weights[j].values, w.values, GPU_VS_CPU, `${layer.name}/${w.name}`);
       }
     });
-    expect(relativeError(numeric, exact)).toBeLessThan(FINITE_DIFFERENCES);
   });
-
-  it('GPU gradients match the CPU path', async () => {
-    gpu();
-    const random = rng(TEST_SEED + 1);
-    const x = randomTensor([3, 9, 7, 3], random);
-    const onehot = randomOneHot(3, 3, random);
-    const expected = analyticGradients(Sequential.build(EVERY_LAYER, cpuBackend, TEST_SEED), x, onehot, ctx);
-    const model = Sequential.build(EVERY_LAYER, backendOf(gpu()), TEST_SEED);
-    const tape = new Tape(backendOf(gpu()));
-    const logits = model.forward(tape, new Variable(backendOf(gpu()).fromArray(x.data, x.shape), false), ctx);
-    model.loss(tape, logits, backendOf(gpu()).fromArray(onehot.data, onehot.shape));
-    tape.backward();
-    for (const [i, p] of model.parameters().entries()) {
-      expectClose(await backendOf(gpu()).toArray(p.grad!), expected[i], GPU_VS_CPU, `parameter ${i} (${p.name})`);
-    }
-  });
-});
+}

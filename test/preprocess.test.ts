@@ -7,6 +7,7 @@ import {
   asinhStretch,
   braai,
   braaiRows,
+  identity,
   BRAAI_PAD,
   linearStretch,
   planesFromHwc,
@@ -73,6 +74,24 @@ describe('scale255', () => {
     expectError(() => scale255([plane(2, 2, () => 0), plane(2, 3, () => 0)]), /^scale255: channel 1 is 2×3 but channel 0 is 2×2/);
     expectError(() => scale255([{ data: new Float32Array(5), shape: [2, 3] }]), /^scale255: channel 0 has shape \[2, 3\] \(6 values\) but holds 5 values$/);
     expectError(() => scale255([]), /^scale255: no channels/);
+  });
+});
+
+describe('none', () => {
+  it('gives the planes as they are, interleaved to float32 H×W×C, any channel count', () => {
+    const a = { data: Float64Array.from([0.1, -2, 3e5, 1e-9]), shape: [2, 2] as const };
+    const b = { data: Float32Array.from([4, 5, 6, 7]), shape: [2, 2] as const };
+    const out = identity([a, b]);
+    expect(out.shape).toEqual([2, 2, 2]);
+    expect(Array.from(out.data)).toEqual([0.1, 4, -2, 5, 3e5, 6, 1e-9, 7].map(Math.fround));
+    expect(preprocessStep('none').apply([a, b])).toEqual(out);
+    expect(identity(planesFromHwc(Float32Array.from([1, 2, 3]), [1, 1, 3])).data).toEqual(Float32Array.from([1, 2, 3]));
+  });
+
+  it('refuses NaN and ±Infinity, naming the pixel, and mismatched channels', () => {
+    expectError(() => identity([plane(2, 3, () => 0), plane(2, 3, (r, c) => (r === 1 && c === 2 ? NaN : 1))]), /^none: channel 1 has NaN at row 1, column 2: expected finite pixels/);
+    expectError(() => identity([plane(2, 2, (r) => (r === 0 ? -Infinity : 0))]), /^none: channel 0 has -Infinity at row 0, column 0/);
+    expectError(() => identity([plane(2, 2, () => 0), plane(3, 2, () => 0)]), /^none: channel 1 is 3×2 but channel 0 is 2×2/);
   });
 });
 
@@ -255,21 +274,21 @@ describe('display stretches', () => {
 
 describe('the registry', () => {
   it('names every step once, network inputs first, each with a paragraph and an apply', () => {
-    expect(Object.keys(PREPROCESS_STEPS)).toEqual(['scale255', 'braai', 'braai-rows', 'linear', 'asinh', 'zscale']);
+    expect(Object.keys(PREPROCESS_STEPS)).toEqual(['scale255', 'braai', 'braai-rows', 'none', 'linear', 'asinh', 'zscale']);
     for (const [name, step] of Object.entries(PREPROCESS_STEPS)) {
       expect(step.name).toBe(name);
       expect(step.describe.length).toBeGreaterThan(100);
       expect(step.describe).not.toContain('\n');
       expect(preprocessStep(name)).toBe(step);
     }
-    expect(Object.values(PREPROCESS_STEPS).map((s) => s.kind)).toEqual(['network', 'network', 'network', 'display', 'display', 'display']);
+    expect(Object.values(PREPROCESS_STEPS).map((s) => s.kind)).toEqual(['network', 'network', 'network', 'network', 'display', 'display', 'display']);
     const cut = plane(63, 63, (r, c) => r - c);
     expect(preprocessStep('braai-rows').apply([cut, cut, cut])).toEqual(braaiRows([cut, cut, cut]));
     expect(preprocessStep('zscale').apply([cut]).shape).toEqual([63, 63, 1]);
   });
 
   it('refuses an unknown name in one line that lists the names', () => {
-    expectError(() => preprocessStep('braai2'), /^unknown preprocessing step 'braai2': expected one of scale255, braai, braai-rows, linear, asinh, zscale$/);
+    expectError(() => preprocessStep('braai2'), /^unknown preprocessing step 'braai2': expected one of scale255, braai, braai-rows, none, linear, asinh, zscale$/);
     expectError(() => preprocessStep('toString'), /^unknown preprocessing step 'toString'/);
   });
 

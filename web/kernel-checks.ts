@@ -20,8 +20,9 @@ import * as drop from '../src/kernels/dropout.ts';
 import * as dropRef from '../src/kernels/dropout.ref.ts';
 import * as ew from '../src/kernels/elementwise.ts';
 import * as ewRef from '../src/kernels/elementwise.ref.ts';
-import * as pool from '../src/kernels/maxpool2d.ts';
-import * as poolRef from '../src/kernels/maxpool2d.ref.ts';
+import * as pool from '../src/kernels/pool2d.ts';
+import * as poolRef from '../src/kernels/pool2d.ref.ts';
+import { POOL_2X2_SAME, type Pool2dOptions } from '../src/kernels/shapes.ts';
 import * as opt from '../src/kernels/optimizers.ts';
 import * as optRef from '../src/kernels/optimizers.ref.ts';
 import { openEngine } from '../src/platform/browser/engine.ts';
@@ -61,7 +62,7 @@ export async function runKernelChecks(seed: number): Promise<KernelReport> {
     const paths: KernelPath[] = g.subgroupSize === null ? ['portable'] : ['portable', 'subgroups'];
     const checks = new Checks(g, seed);
     await checks.conv2d(paths);
-    await checks.maxPool2d();
+    await checks.pool2d();
     await checks.dense(paths);
     await checks.leakyRelu();
     await checks.crossEntropy();
@@ -137,29 +138,43 @@ class Checks {
   }
 
   async conv2d(paths: KernelPath[]): Promise<void> {
-    // [x N×H×W×C, K, F]
-    const cases: [Shape, number, number][] = [
-      [[1, 1, 1, 1], 3, 1],
-      [[3, 2, 2, 3], 3, 5],
-      [[1, 3, 3, 32], 5, 3],
-      [[3, 9, 9, 1], 1, 32],
-      [[2, 5, 9, 6], 3, 22],
-      [[2, 69, 69, 3], 3, 32],
-      [[2, 35, 35, 32], 3, 64],
-      [[2, 18, 18, 64], 3, 128],
+    type Geometry = Parameters<typeof conv.conv2dForward>[4];
+    const same: Geometry = { strides: [1, 1], padding: 'same' };
+    const valid: Geometry = { strides: [1, 1], padding: 'valid' };
+    const sameStride2: Geometry = { strides: [2, 2], padding: 'same' };
+    const validStride2: Geometry = { strides: [2, 2], padding: 'valid' };
+    // [x N×H×W×C, kernel KH×KW, F, strides and padding]
+    const cases: [Shape, [number, number], number, Geometry][] = [
+      [[1, 1, 1, 1], [3, 3], 1, same],
+      [[3, 2, 2, 3], [3, 3], 5, same],
+      [[1, 3, 3, 32], [5, 5], 3, same],
+      [[3, 9, 9, 1], [1, 1], 32, same],
+      [[2, 5, 9, 6], [3, 3], 22, same],
+      [[2, 69, 69, 3], [3, 3], 32, same],
+      [[2, 35, 35, 32], [3, 3], 64, same],
+      [[2, 18, 18, 64], [3, 3], 128, same],
+      [[2, 29, 29, 16], [3, 3], 32, valid],
+      [[2, 9, 9, 5], [3, 3], 6, sameStride2],
+      [[2, 10, 10, 3], [3, 3], 5, validStride2],
+      [[2, 7, 6, 3], [2, 2], 5, same],
+      [[2, 9, 8, 5], [4, 4], 6, sameStride2],
+      [[2, 6, 9, 5], [3, 5], 4, same],
     ];
-    for (const [xShape, K, F] of cases) {
-      const [N, H, W, C] = xShape;
-      const [x, w, b, dy] = [this.tensor(xShape), this.tensor([K, K, C, F]), this.tensor([F]), this.tensor([N, H, W, F])];
-      const y = convRef.conv2dForward(x, w, b);
-      const dx = convRef.conv2dBackwardInput(dy, w);
-      const { dw, db } = convRef.conv2dBackwardFilter(x, dy, K);
+    for (const [xShape, kernel, F, geometry] of cases) {
+      const [N, , , C] = xShape;
+      const x = this.tensor(xShape);
+      const w = this.tensor([...kernel, C, F]);
+      const b = this.tensor([F]);
+      const y = convRef.conv2dForward(x, w, b, geometry);
+      const dy = this.tensor([N, y.shape[1], y.shape[2], F]);
+      const dx = convRef.conv2dBackwardInput(dy, w, xShape, geometry);
+      const { dw, db } = convRef.conv2dBackwardFilter(x, dy, kernel, geometry);
       const [xg, wg, bg, dyg] = this.upload(x, w, b, dy);
-      const shape = `${fmt('x', xShape)} ${fmt('w', w.shape)}`;
+      const shape = `${fmt('x', xShape)} ${fmt('w', w.shape)} ${geometry.padding} stride ${geometry.strides.join('×')}`;
       for (const path of paths) {
-        await this.compare({ kernel: 'conv2dForward', output: 'y', shape, path }, conv.conv2dForward(this.g, xg, wg, bg, path), y.data);
-        await this.compare({ kernel: 'conv2dBackwardInput', output: 'dx', shape, path }, conv.conv2dBackwardInput(this.g, dyg, wg, path), dx.data);
-        const got = conv.conv2dBackwardFilter(this.g, xg, dyg, K, path);
+        await this.compare({ kernel: 'conv2dForward', output: 'y', shape, path }, conv.conv2dForward(this.g, xg, wg, bg, geometry, path), y.data);
+        await this.compare({ kernel: 'conv2dBackwardInput', output: 'dx', shape, path }, conv.conv2dBackwardInput(this.g, dyg, wg, xShape, geometry, path), dx.data);
+        const got = conv.conv2dBackwardFilter(this.g, xg, dyg, kernel, geometry, path);
         await this.compare({ kernel: 'conv2dBackwardFilter', output: 'dw', shape, path }, got.dw, dw.data);
         await this.compare({ kernel: 'conv2dBackwardFilter', output: 'db', shape, path }, got.db, db.data);
       }
@@ -167,19 +182,30 @@ class Checks {
     }
   }
 
-  async maxPool2d(): Promise<void> {
-    const shapes: Shape[] = [[1, 1, 1, 1], [3, 2, 3, 3], [2, 5, 8, 3], [1, 7, 9, 4], [2, 69, 69, 32], [2, 35, 35, 64], [2, 18, 18, 128]];
-    for (const xShape of shapes) {
+  async pool2d(): Promise<void> {
+    // The paper's 2×2/2 'same' at its own shapes and edge ones, braai's
+    // 'valid' 4×4 (odd leftovers dropped), and a 3×3 stride 1 whose windows
+    // overlap.
+    const paper: Shape[] = [[1, 1, 1, 1], [3, 2, 3, 3], [2, 5, 8, 3], [1, 7, 9, 4], [2, 69, 69, 32], [2, 35, 35, 64], [2, 18, 18, 128]];
+    const cases: [Shape, Pool2dOptions][] = [
+      ...paper.map((xShape): [Shape, Pool2dOptions] => [xShape, POOL_2X2_SAME]),
+      [[2, 25, 25, 8], { size: [4, 4], strides: [4, 4], padding: 'valid' }],
+      [[2, 9, 7, 3], { size: [3, 3], strides: [1, 1], padding: 'same' }],
+      [[1, 9, 7, 32], { size: [3, 3], strides: [1, 1], padding: 'valid' }],
+    ];
+    for (const [xShape, p] of cases) {
       const x = this.float32(xShape);
-      const { y, argmax } = poolRef.maxPool2dForward(x);
+      const { y, argmax } = poolRef.maxPool2dForward(x, p);
       const dy = this.float32(y.shape);
       const [xg, dyg] = this.upload(x, dy);
-      const shape = fmt('x', xShape);
-      const got = pool.maxPool2dForward(this.g, xg);
+      const shape = `${fmt('x', xShape)} ${p.size.join('×')}/${p.strides.join('×')} ${p.padding}`;
+      const got = pool.maxPool2dForward(this.g, xg, p);
       await this.compare({ kernel: 'maxPool2dForward', output: 'y', shape, path: '-' }, got.y, y.data);
-      const dx = pool.maxPool2dBackward(this.g, dyg, got.argmax, xShape);
-      await this.compare({ kernel: 'maxPool2dBackward', output: 'dx', shape, path: '-' }, dx, poolRef.maxPool2dBackward(dy, argmax, xShape).data);
+      const dx = pool.maxPool2dBackward(this.g, dyg, got.argmax, xShape, p);
+      await this.compare({ kernel: 'maxPool2dBackward', output: 'dx', shape, path: '-' }, dx, poolRef.maxPool2dBackward(dy, argmax, xShape, p).data);
       await this.compare({ kernel: 'maxPool2dForward', output: 'argmax', shape, path: '-' }, got.argmax, argmax.data);
+      await this.compare({ kernel: 'avgPool2dForward', output: 'y', shape, path: '-' }, pool.avgPool2dForward(this.g, xg, p), poolRef.avgPool2dForward(x, p).data);
+      await this.compare({ kernel: 'avgPool2dBackward', output: 'dx', shape, path: '-' }, pool.avgPool2dBackward(this.g, dyg, xShape, p), poolRef.avgPool2dBackward(dy, xShape, p).data);
       [xg, dyg].forEach((t) => t.dispose());
     }
   }

@@ -52,13 +52,13 @@ function row(cells: string[], tag: 'td' | 'th'): HTMLTableRowElement {
 }
 
 /** One row per cutout: id, the file's class, a probability per output (6 digits, as predict's CSV), the top class. */
-function showScores({ columns, truth, probs }: Scores): void {
+function showScores({ columns, ids, truth, probs }: Scores): void {
   const k = columns.length;
   const body = document.createElement('tbody');
   truth.forEach((label, i) => {
     const p = probs.subarray(i * k, (i + 1) * k);
     const top = p.indexOf(Math.max(...p));
-    body.appendChild(row([String(i), label, ...Array.from(p, (v) => v.toPrecision(6)), columns[top]], 'td'));
+    body.appendChild(row([ids[i], label, ...Array.from(p, (v) => v.toPrecision(6)), columns[top]], 'td'));
   });
   const head = document.createElement('thead');
   head.appendChild(row(['id', 'class in file', ...columns.map((c) => `p(${c})`), 'prediction'], 'th'));

@@ -1,13 +1,14 @@
 // Scores every cutout of a survey with a checkpoint on the page's WebGPU
 // engine: the same readers, model and inference loop (predictAll, in batches
 // the engine allows) as `handscan predict`, so the numbers are Node's.
-import { inferenceSource } from '../src/data/dataset.ts';
+import { describeShape, inferenceSource } from '../src/data/dataset.ts';
 import { classNames, ORIGINAL_CLASSES, schemeForOutputs } from '../src/data/labels.ts';
 import { readSdssFile } from '../src/data/sdss-hdf5.ts';
 import { readKerasCheckpoint } from '../src/io/keras-hdf5-layout.ts';
 import type { Engine, GpuTensor } from '../src/kernels/engine.ts';
 import { gpuBackend } from '../src/kernels/gpu-backend.ts';
 import { buildCheckpointModel, checkpointModel } from '../src/nn/checkpoint-model.ts';
+import { modelSpec } from '../src/nn/models.ts';
 import type { Sequential } from '../src/nn/sequential.ts';
 import { predictAll } from '../src/train/fit.ts';
 import { named, withHdf5 } from './hdf5-browser.ts';
@@ -20,7 +21,9 @@ export interface PickedFile {
 export interface Scores {
   /** The model's output classes, e.g. ['not real', 'real']. */
   columns: readonly string[];
-  /** Each cutout's class in the survey file (its id is its index, as in `predict`'s CSV). */
+  /** Each cutout's id: the file's `ids` entry, else its index (as in `predict`'s CSV). */
+  ids: readonly string[];
+  /** Each cutout's class in the survey file; '' for every cutout of a file without `classes`. */
   truth: string[];
   /** N × columns.length probabilities. */
   probs: Float32Array;
@@ -34,14 +37,17 @@ export async function scoreSurvey(g: Engine, checkpoint: PickedFile, survey: Pic
   let model: Sequential<GpuTensor>;
   let columns: readonly string[];
   try {
-    model = buildCheckpointModel(ckpt, gpuBackend(g), 'initial');
+    model = buildCheckpointModel(ckpt, gpuBackend(g), (classes) => modelSpec('initial', classes));
     columns = classNames(schemeForOutputs(model.classes));
   } catch (e) {
     throw named(checkpoint.name, e);
   }
-  if (model.spec.inputShape.join('×') !== '69×69×3') throw new Error(`${checkpoint.name}: the model takes ${model.spec.inputShape.join('×')} inputs, the survey's cutouts are 69×69×3`);
+  if (model.spec.inputShape.join('×') !== describeShape(dataset.shape)) {
+    throw new Error(`${checkpoint.name}: the model takes ${model.spec.inputShape.join('×')} inputs, the survey's cutouts are ${describeShape(dataset.shape)}`);
+  }
   const t0 = performance.now();
   const source = inferenceSource(dataset, model.classes);
   const probs = await predictAll(model, source, { onProgress: (done) => onProgress(done, source.count) });
-  return { columns, truth: Array.from(dataset.labels, (k) => ORIGINAL_CLASSES[k]), probs, seconds: (performance.now() - t0) / 1000 };
+  const truth = Array.from(dataset.labels, (k) => (dataset.scheme === 'unlabelled' ? '' : ORIGINAL_CLASSES[k]));
+  return { columns, ids: dataset.ids, truth, probs, seconds: (performance.now() - t0) / 1000 };
 }

@@ -40,9 +40,11 @@ export interface Alert {
 export interface ReadAlertsOptions {
   /**
    * Receives each packet that cannot be used (a missing or corrupt cutout,
-   * no id), which is then skipped. Without it the first such packet throws.
+   * no id), which is then skipped, with its place in the file and its candid
+   * (ZTF) or diaSourceId (Rubin) when it has one. Without it the first such
+   * packet throws.
    */
-  onBadPacket?: (error: InputError) => void;
+  onBadPacket?: (error: InputError, packet: { record: number; candid?: string }) => void;
 }
 
 const CUTOUTS = { science: 'cutoutScience', template: 'cutoutTemplate', difference: 'cutoutDifference' } as const;
@@ -60,7 +62,7 @@ export function readAlerts(bytes: Uint8Array, name: string, options: ReadAlertsO
       alerts.push(toAlert(record, survey, name, i));
     } catch (e) {
       if (!(e instanceof InputError) || options.onBadPacket === undefined) throw e;
-      options.onBadPacket(e);
+      options.onBadPacket(e, { record: i, candid: packetId(record, survey) });
     }
   }
   return alerts;
@@ -83,6 +85,12 @@ function surveyOf(type: Type, name: string): Survey {
     }
   }
   return survey;
+}
+
+/** The packet's candid (ZTF) or diaSourceId (Rubin) in decimal, if it has one. */
+function packetId(record: AvroRecord, survey: Survey): string | undefined {
+  const id = survey === 'ztf' ? record.candid : (record.diaSource as AvroRecord | null)?.diaSourceId;
+  return typeof id === 'bigint' || typeof id === 'number' ? String(id) : undefined;
 }
 
 function toAlert(record: AvroRecord, survey: Survey, name: string, index: number): Alert {

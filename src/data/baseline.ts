@@ -1,12 +1,12 @@
 // The pixel baseline a CNN must clearly beat: logistic regression on the
-// central 9×9 pixels of the three channels (243 values, the candidate and its
-// immediate surroundings), fitted by Newton's method (iteratively reweighted
+// central 9×9 pixels of every channel (243 values for a colour cutout, the
+// candidate and its immediate surroundings; the whole width or height when an
+// image is smaller than 9; uint8 pixels / 255, float pixels as they are), fitted by Newton's method (iteratively reweighted
 // least squares) with a small L2 penalty. If it came close to a CNN, the data
 // would be too easy to say anything about the network.
-import { CHANNELS, CUTOUT_SIZE, VALUES_PER_IMAGE, type Dataset } from './dataset.ts';
+import { valuesPerSample, type Dataset } from './dataset.ts';
 
 export const BASELINE_WINDOW = 9;
-const FEATURES = BASELINE_WINDOW * BASELINE_WINDOW * CHANNELS;
 /** L2 penalty on the standardised weights (not on the intercept). */
 const RIDGE = 1e-2;
 const ITERATIONS = 25;
@@ -19,27 +19,39 @@ export interface PixelBaseline {
   weights: Float64Array;
 }
 
-/** The central window of one cutout, as features in [0, 1]. */
+/** The central window of a dataset's images: its first row and column, its size, and the features it gives. */
+function centreWindow(dataset: Dataset) {
+  const [height, width, channels] = dataset.shape;
+  const rows = Math.min(BASELINE_WINDOW, height);
+  const cols = Math.min(BASELINE_WINDOW, width);
+  return { top: Math.floor((height - rows) / 2), left: Math.floor((width - cols) / 2), rows, cols, features: rows * cols * channels };
+}
+
+/** The central window of one cutout, as features (uint8 / 255, float as it is). */
 function features(dataset: Dataset, index: number, out: Float64Array): void {
-  const first = (CUTOUT_SIZE - BASELINE_WINDOW) / 2;
+  const [, width, channels] = dataset.shape;
+  const { top, left, rows, cols } = centreWindow(dataset);
+  const divisor = dataset.images instanceof Uint8Array ? 255 : 1;
+  const base = index * valuesPerSample(dataset.shape);
   let f = 0;
-  for (let y = first; y < first + BASELINE_WINDOW; y++) {
-    for (let x = first; x < first + BASELINE_WINDOW; x++) {
-      const p = index * VALUES_PER_IMAGE + (y * CUTOUT_SIZE + x) * CHANNELS;
-      for (let c = 0; c < CHANNELS; c++) out[f++] = dataset.images[p + c] / 255;
+  for (let y = top; y < top + rows; y++) {
+    for (let x = left; x < left + cols; x++) {
+      const p = base + (y * width + x) * channels;
+      for (let c = 0; c < channels; c++) out[f++] = dataset.images[p + c] / divisor;
     }
   }
 }
 
 /** Standardised design matrix with a leading 1 per row. */
 function design(dataset: Dataset, indices: ArrayLike<number>, mean: Float64Array, scale: Float64Array): Float64Array {
-  const row = new Float64Array(FEATURES);
-  const x = new Float64Array(indices.length * (FEATURES + 1));
+  const featureCount = mean.length;
+  const row = new Float64Array(featureCount);
+  const x = new Float64Array(indices.length * (featureCount + 1));
   for (let i = 0; i < indices.length; i++) {
     features(dataset, indices[i], row);
-    const base = i * (FEATURES + 1);
+    const base = i * (featureCount + 1);
     x[base] = 1;
-    for (let f = 0; f < FEATURES; f++) x[base + 1 + f] = (row[f] - mean[f]) / scale[f];
+    for (let f = 0; f < featureCount; f++) x[base + 1 + f] = (row[f] - mean[f]) / scale[f];
   }
   return x;
 }
@@ -74,18 +86,19 @@ const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 /** Fits the baseline on `indices` with binary labels (`labels[i]` = 1 for real). */
 export function fitPixelBaseline(dataset: Dataset, indices: ArrayLike<number>, labels: Uint8Array): PixelBaseline {
   const n = indices.length;
-  const d = FEATURES + 1;
-  const mean = new Float64Array(FEATURES);
-  const scale = new Float64Array(FEATURES);
-  const row = new Float64Array(FEATURES);
+  const featureCount = centreWindow(dataset).features;
+  const d = featureCount + 1;
+  const mean = new Float64Array(featureCount);
+  const scale = new Float64Array(featureCount);
+  const row = new Float64Array(featureCount);
   for (let i = 0; i < n; i++) {
     features(dataset, indices[i], row);
-    for (let f = 0; f < FEATURES; f++) {
+    for (let f = 0; f < featureCount; f++) {
       mean[f] += row[f];
       scale[f] += row[f] * row[f];
     }
   }
-  for (let f = 0; f < FEATURES; f++) {
+  for (let f = 0; f < featureCount; f++) {
     mean[f] /= n;
     scale[f] = Math.sqrt(Math.max(scale[f] / n - mean[f] * mean[f], 0)) || 1;
   }
@@ -129,8 +142,9 @@ export function fitPixelBaseline(dataset: Dataset, indices: ArrayLike<number>, l
 
 /** Probability of "real" for each of `indices`. */
 export function scorePixelBaseline(model: PixelBaseline, dataset: Dataset, indices: ArrayLike<number>): Float64Array {
+  if (model.mean.length !== centreWindow(dataset).features) throw new RangeError(`scorePixelBaseline: the baseline takes ${model.mean.length} features, ${dataset.source}'s centre window gives ${centreWindow(dataset).features}`);
   const x = design(dataset, indices, model.mean, model.scale);
-  const d = FEATURES + 1;
+  const d = model.mean.length + 1;
   return Float64Array.from({ length: indices.length }, (_, i) => {
     let z = 0;
     for (let f = 0; f < d; f++) z += x[i * d + f] * model.weights[f];

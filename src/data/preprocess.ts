@@ -1,6 +1,6 @@
 // Preprocessing as named steps: each turns one cutout triplet or image into a
-// float32 image, either a network's input (`scale255`, `braai`, `braai-rows`)
-// or a picture for people (`linear`, `asinh`, `zscale`). PREPROCESS_STEPS
+// float32 image, either a network's input (`scale255`, `braai`, `braai-rows`,
+// `none`) or a picture for people (`linear`, `asinh`, `zscale`). PREPROCESS_STEPS
 // lists them by name, with a paragraph each, for the CLI
 // (`handscan preprocess --list`) and the page. Platform-free: arrays in,
 // arrays out.
@@ -17,7 +17,7 @@
 //   kernels take it): channel k of pixel (r, c) is `data[(r * W + c) * C + k]`.
 //
 // NaN (and ±Infinity) are handled explicitly by each step, as its
-// description says: `scale255` rejects them; `braai` and `braai-rows` turn NaN
+// description says: `scale255` and `none` reject them; `braai` and `braai-rows` turn NaN
 // into 0 (as numpy's nan_to_num in Kowalski) and reject ±Infinity; the
 // display stretches leave non-finite pixels out of their limits and show them
 // as 0. Every error is a PreprocessError (an InputError) of one line that
@@ -125,6 +125,22 @@ export function scale255(planes: readonly Plane[]): StepImage {
     }
   });
   return interleave(planes, rows, cols, () => (v) => v / 255);
+}
+
+/**
+ * No preprocessing, for data already normalised as the network expects: the
+ * planes interleaved to float32 H×W×C, each value rounded to float32. Any
+ * size and channel count; a NaN or ±Infinity is refused, naming the pixel.
+ */
+export function identity(planes: readonly Plane[]): StepImage {
+  const [rows, cols] = checkSameShape('none', planes);
+  planes.forEach((plane, k) => {
+    for (let i = 0; i < plane.data.length; i++) {
+      const v = plane.data[i];
+      if (!Number.isFinite(v)) throw new PreprocessError(`none: channel ${k} has ${v} at ${where(i, cols)}: expected finite pixels (data already normalised)`);
+    }
+  });
+  return interleave(planes, rows, cols, () => (v) => v);
 }
 
 /** How braai's two variants normalise a cutout once its NaNs are 0. */
@@ -427,6 +443,13 @@ const steps = [
     describe:
       "braai's input for models up to d6_m7 (old_norm in braai's notebooks): as braai, but each row of each cutout is divided by its own L2 norm, as tf.keras.utils.normalize (axis -1, order 2), where a row whose norm is 0 is divided by 1 and so stays 0; then the same 1e-9 padding to 63×63 and the same channels.",
     apply: braaiRows,
+  },
+  {
+    name: 'none',
+    kind: 'network',
+    describe:
+      'No preprocessing, for data already normalised as the network expects (float images, e.g. a float32 HDF5 file written after its own preprocessing): the channels as they are, interleaved to float32 H×W×C, each value rounded to float32. Any size and channel count; a NaN or infinite pixel is refused, naming it.',
+    apply: identity,
   },
   {
     name: 'linear',

@@ -14,6 +14,7 @@ export type { Dataset as H5Dataset, File as H5File, Group as H5Group };
 /** h5wasm's datatype classes (H5T_class_t). */
 export const H5T_INTEGER = 0;
 export const H5T_FLOAT = 1;
+export const H5T_STRING = 3;
 
 /** One frame of HDF5's error stack ("#006: …/H5Fsuper.c line 577 in H5F__super_read(): truncated file: …"): the call and its message. */
 export function hdf5Frame(e: unknown, which: 'outermost' | 'innermost'): { call: string; message: string } | undefined {

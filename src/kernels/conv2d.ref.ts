@@ -1,28 +1,29 @@
 // CPU references for shaders/conv2d.wgsl, in float64: the obvious loops.
-// 'same' padding, stride 1, odd K: the kernel's centre P = (K − 1)/2 sits on
-// the output pixel, so y[n,h,w,f] reads x rows h − P … h + P (zeros outside).
+// TF's geometry from shapes.ts's window2d: output pixel (oh, ow) and kernel
+// tap (kh, kw) read x at (oh·SH + kh − padTop, ow·SW + kw − padLeft), zeros
+// outside the image.
 import { CpuTensor } from './cpu-tensor.ts';
+import { type Conv2dOptions, denseDims, window2d } from './shapes.ts';
 
-/** x N×H×W×C, w K×K×C×F, b F → y N×H×W×F. */
-export function conv2dForward(x: CpuTensor, w: CpuTensor, b: CpuTensor): CpuTensor {
-  const [N, H, W, C] = x.shape;
-  const [K, , , F] = w.shape;
-  const P = (K - 1) / 2;
-  const y = new CpuTensor([N, H, W, F]);
+/** x N×H×W×C, w KH×KW×C×F, b F → y N×Ho×Wo×F. */
+export function conv2dForward(x: CpuTensor, w: CpuTensor, b: CpuTensor, conv: Conv2dOptions): CpuTensor {
+  const { N, H, W, C, F, h: KH, w: KW } = denseDims('conv2dForward', [['NHWC', x.shape], ['hwCF', w.shape], ['F', b.shape]]);
+  const { Ho, Wo, SH, SW, padTop, padLeft } = window2d('conv2dForward', H, W, [KH, KW], conv);
+  const y = new CpuTensor([N, Ho, Wo, F]);
   for (let n = 0; n < N; n++)
-    for (let h = 0; h < H; h++)
-      for (let wo = 0; wo < W; wo++) {
-        const yAt = ((n * H + h) * W + wo) * F;
+    for (let oh = 0; oh < Ho; oh++)
+      for (let ow = 0; ow < Wo; ow++) {
+        const yAt = ((n * Ho + oh) * Wo + ow) * F;
         for (let f = 0; f < F; f++) y.data[yAt + f] = b.data[f];
-        for (let kh = 0; kh < K; kh++) {
-          const ih = h + kh - P;
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * SH + kh - padTop;
           if (ih < 0 || ih >= H) continue;
-          for (let kw = 0; kw < K; kw++) {
-            const iw = wo + kw - P;
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * SW + kw - padLeft;
             if (iw < 0 || iw >= W) continue;
             for (let c = 0; c < C; c++) {
               const xv = x.data[((n * H + ih) * W + iw) * C + c];
-              const wAt = ((kh * K + kw) * C + c) * F;
+              const wAt = ((kh * KW + kw) * C + c) * F;
               for (let f = 0; f < F; f++) y.data[yAt + f] += xv * w.data[wAt + f];
             }
           }
@@ -31,25 +32,25 @@ export function conv2dForward(x: CpuTensor, w: CpuTensor, b: CpuTensor): CpuTens
   return y;
 }
 
-/** dy N×H×W×F, w K×K×C×F → dx N×H×W×C: each y[n,h,w,f] adds dy·w into the x cells it read. */
-export function conv2dBackwardInput(dy: CpuTensor, w: CpuTensor): CpuTensor {
-  const [N, H, W, F] = dy.shape;
-  const [K, , C] = w.shape;
-  const P = (K - 1) / 2;
-  const dx = new CpuTensor([N, H, W, C]);
+/** dy N×Ho×Wo×F, w KH×KW×C×F → dx of xShape (N×H×W×C): each y[n,oh,ow,f] adds dy·w into the x cells it read. */
+export function conv2dBackwardInput(dy: CpuTensor, w: CpuTensor, xShape: readonly number[], conv: Conv2dOptions): CpuTensor {
+  const { N, H, W, C, F, h: KH, w: KW, P, Q } = denseDims('conv2dBackwardInput', [['NHWC', xShape], ['hwCF', w.shape], ['NPQF', dy.shape]]);
+  const { Ho, Wo, SH, SW, padTop, padLeft } = window2d('conv2dBackwardInput', H, W, [KH, KW], conv);
+  if (P !== Ho || Q !== Wo) throw new Error(`conv2dBackwardInput: dy [${dy.shape.join(', ')}] is not the ${Ho}×${Wo} output of x [${xShape.join(', ')}]`);
+  const dx = new CpuTensor(xShape);
   for (let n = 0; n < N; n++)
-    for (let h = 0; h < H; h++)
-      for (let wo = 0; wo < W; wo++)
-        for (let kh = 0; kh < K; kh++) {
-          const ih = h + kh - P;
+    for (let oh = 0; oh < Ho; oh++)
+      for (let ow = 0; ow < Wo; ow++)
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * SH + kh - padTop;
           if (ih < 0 || ih >= H) continue;
-          for (let kw = 0; kw < K; kw++) {
-            const iw = wo + kw - P;
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * SW + kw - padLeft;
             if (iw < 0 || iw >= W) continue;
             for (let c = 0; c < C; c++) {
               let sum = 0;
               for (let f = 0; f < F; f++) {
-                sum += dy.data[((n * H + h) * W + wo) * F + f] * w.data[((kh * K + kw) * C + c) * F + f];
+                sum += dy.data[((n * Ho + oh) * Wo + ow) * F + f] * w.data[((kh * KW + kw) * C + c) * F + f];
               }
               dx.data[((n * H + ih) * W + iw) * C + c] += sum;
             }
@@ -58,28 +59,27 @@ export function conv2dBackwardInput(dy: CpuTensor, w: CpuTensor): CpuTensor {
   return dx;
 }
 
-/** x N×H×W×C, dy N×H×W×F → dw K×K×C×F, db F. */
-export function conv2dBackwardFilter(x: CpuTensor, dy: CpuTensor, kernelSize: number): { dw: CpuTensor; db: CpuTensor } {
-  const [N, H, W, C] = x.shape;
-  const F = dy.shape[3];
-  const K = kernelSize;
-  const P = (K - 1) / 2;
-  const dw = new CpuTensor([K, K, C, F]);
+/** x N×H×W×C, dy N×Ho×Wo×F → dw KH×KW×C×F (kernel = [KH, KW]), db F. */
+export function conv2dBackwardFilter(x: CpuTensor, dy: CpuTensor, kernel: readonly [number, number], conv: Conv2dOptions): { dw: CpuTensor; db: CpuTensor } {
+  const { N, H, W, C, F, P, Q } = denseDims('conv2dBackwardFilter', [['NHWC', x.shape], ['NPQF', dy.shape]]);
+  const { KH, KW, Ho, Wo, SH, SW, padTop, padLeft } = window2d('conv2dBackwardFilter', H, W, kernel, conv);
+  if (P !== Ho || Q !== Wo) throw new Error(`conv2dBackwardFilter: dy [${dy.shape.join(', ')}] is not the ${Ho}×${Wo} output of x [${x.shape.join(', ')}]`);
+  const dw = new CpuTensor([KH, KW, C, F]);
   const db = new CpuTensor([F]);
   for (let n = 0; n < N; n++)
-    for (let h = 0; h < H; h++)
-      for (let wo = 0; wo < W; wo++) {
-        const dyAt = ((n * H + h) * W + wo) * F;
+    for (let oh = 0; oh < Ho; oh++)
+      for (let ow = 0; ow < Wo; ow++) {
+        const dyAt = ((n * Ho + oh) * Wo + ow) * F;
         for (let f = 0; f < F; f++) db.data[f] += dy.data[dyAt + f];
-        for (let kh = 0; kh < K; kh++) {
-          const ih = h + kh - P;
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * SH + kh - padTop;
           if (ih < 0 || ih >= H) continue;
-          for (let kw = 0; kw < K; kw++) {
-            const iw = wo + kw - P;
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * SW + kw - padLeft;
             if (iw < 0 || iw >= W) continue;
             for (let c = 0; c < C; c++) {
               const xv = x.data[((n * H + ih) * W + iw) * C + c];
-              const dwAt = ((kh * K + kw) * C + c) * F;
+              const dwAt = ((kh * KW + kw) * C + c) * F;
               for (let f = 0; f < F; f++) dw.data[dwAt + f] += xv * dy.data[dyAt + f];
             }
           }

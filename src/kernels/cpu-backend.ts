@@ -9,7 +9,7 @@ import { sigmoid, sigmoidBinaryCrossEntropy, softmax, softmaxCrossEntropy } from
 import { denseBackwardInput, denseBackwardWeights, denseForward } from './dense.ref.ts';
 import { dropoutBackward, dropoutForward } from './dropout.ref.ts';
 import { add } from './elementwise.ref.ts';
-import { maxPool2dBackward, maxPool2dForward } from './maxpool2d.ref.ts';
+import { avgPool2dBackward, avgPool2dForward, maxPool2dBackward, maxPool2dForward } from './pool2d.ref.ts';
 import { adamUpdate, rmspropUpdate } from './optimizers.ref.ts';
 
 export const cpuBackend: Backend<CpuTensor> = {
@@ -31,6 +31,8 @@ export const cpuBackend: Backend<CpuTensor> = {
   conv2dBackwardFilter,
   maxPool2dForward,
   maxPool2dBackward,
+  avgPool2dForward,
+  avgPool2dBackward,
   denseForward,
   denseBackwardInput,
   denseBackwardWeights,

@@ -8,7 +8,7 @@ import { denseBackwardInput, denseBackwardWeights, denseForward } from './dense.
 import { dropoutBackward, dropoutForward } from './dropout.ts';
 import { add } from './elementwise.ts';
 import type { Engine, GpuTensor } from './engine.ts';
-import { maxPool2dBackward, maxPool2dForward } from './maxpool2d.ts';
+import { avgPool2dBackward, avgPool2dForward, maxPool2dBackward, maxPool2dForward } from './pool2d.ts';
 import { adamUpdate, rmspropUpdate } from './optimizers.ts';
 
 export function gpuBackend(g: Engine): Backend<GpuTensor> {
@@ -26,11 +26,13 @@ export function gpuBackend(g: Engine): Backend<GpuTensor> {
     sync: () => g.sync(),
     inferenceBatch: (activationValues, requested) => g.inferenceBatch(activationValues, requested),
     add: (a, b) => add(g, a, b),
-    conv2dForward: (x, w, b) => conv2dForward(g, x, w, b),
-    conv2dBackwardInput: (dy, w) => conv2dBackwardInput(g, dy, w),
-    conv2dBackwardFilter: (x, dy, k) => conv2dBackwardFilter(g, x, dy, k),
-    maxPool2dForward: (x) => maxPool2dForward(g, x),
-    maxPool2dBackward: (dy, argmax, xShape) => maxPool2dBackward(g, dy, argmax, xShape),
+    conv2dForward: (x, w, b, conv) => conv2dForward(g, x, w, b, conv),
+    conv2dBackwardInput: (dy, w, xShape, conv) => conv2dBackwardInput(g, dy, w, xShape, conv),
+    conv2dBackwardFilter: (x, dy, kernel, conv) => conv2dBackwardFilter(g, x, dy, kernel, conv),
+    maxPool2dForward: (x, pool) => maxPool2dForward(g, x, pool),
+    maxPool2dBackward: (dy, argmax, xShape, pool) => maxPool2dBackward(g, dy, argmax, xShape, pool),
+    avgPool2dForward: (x, pool) => avgPool2dForward(g, x, pool),
+    avgPool2dBackward: (dy, xShape, pool) => avgPool2dBackward(g, dy, xShape, pool),
     denseForward: (x, w, b) => denseForward(g, x, w, b),
     denseBackwardInput: (dy, w) => denseBackwardInput(g, dy, w),
     denseBackwardWeights: (x, dy) => denseBackwardWeights(g, x, dy),

@@ -116,3 +116,40 @@ export function assertDropout(rate: number, seed: number, step: number): void {
     if (!Number.isInteger(v) || v < 0 || v >= 2 ** 32) throw new Error(`dropout: ${name} ${v} is not a u32`);
   }
 }
+
+/** Two operands that an op pairs value for value (x and dy, y and dy, a moving average and its value) have one shape. */
+export function assertShapesMatch(op: string, [aName, a]: [string, Tensor], [bName, b]: [string, Tensor]): void {
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new Error(`${op}: ${aName} [${a.shape.join(', ')}] and ${bName} [${b.shape.join(', ')}] must have one shape`);
+  }
+}
+
+/** An op along the last axis (softmax over channels or classes): x's rows and that axis's length C ≥ 1. */
+export function lastAxis(op: string, x: Tensor): { rows: number; channels: number } {
+  const channels = x.shape[x.shape.length - 1];
+  if (!(channels >= 1)) throw new Error(`${op}: x [${x.shape.join(', ')}] has no last axis to run along`);
+  return { rows: sizeOf(x) / channels, channels };
+}
+
+/** The activations of backend.ts's HiddenActivation: an untyped caller's other name is refused, not run as one of them. */
+export function assertHiddenActivation(op: string, kind: string): void {
+  if (!['tanh', 'sigmoid', 'softmax'].includes(kind)) throw new Error(`${op}: activation ${JSON.stringify(kind)} is none of tanh, sigmoid, softmax`);
+}
+
+/**
+ * BatchNormalization's x is N×C or N×H×W×C (channels last, no empty axis)
+ * and each per-channel operand is [C]: the count per channel M (the rows)
+ * and C.
+ */
+export function batchNormDims(op: string, x: Tensor, perChannel: Record<string, Tensor>): { rows: number; channels: number } {
+  if ((x.shape.length !== 2 && x.shape.length !== 4) || x.shape.some((d) => d < 1)) {
+    throw new Error(`${op}: x [${x.shape.join(', ')}] must be N×C or N×H×W×C`);
+  }
+  const channels = x.shape[x.shape.length - 1];
+  for (const [name, t] of Object.entries(perChannel)) {
+    if (t.shape.length !== 1 || t.shape[0] !== channels) {
+      throw new Error(`${op}: ${name} [${t.shape.join(', ')}] must be [${channels}], one value per channel of x [${x.shape.join(', ')}]`);
+    }
+  }
+  return { rows: sizeOf(x) / channels, channels };
+}

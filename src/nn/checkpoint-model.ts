@@ -6,7 +6,6 @@
 // model from the same file.
 import type { Backend, Tensor } from '../kernels/backend.ts';
 import { parseKerasModelConfig } from './keras-config.ts';
-import { modelSpec, type ModelName } from './models.ts';
 import { Sequential, type LayerWeights } from './sequential.ts';
 import type { ModelSpec } from './spec.ts';
 
@@ -27,14 +26,13 @@ export function checkpointModel(file: { layers: readonly LayerWeights[]; modelCo
 
 /**
  * A model on `backend` with the checkpoint's weights: the architecture from
- * its model_config when it has one, else the paper's `fallback` network with
- * as many classes as the last layer's bias has. Errors are one line, without
- * the file's name.
+ * its model_config when it has one, else `fallback` for as many classes as
+ * the last layer has outputs. Errors are one line, without the file's name.
  */
-export function buildCheckpointModel<T extends Tensor>(ckpt: CheckpointModel, backend: Backend<T>, fallback: ModelName): Sequential<T> {
-  const last = ckpt.weights.at(-1)?.weights.find((w) => w.name === 'bias');
+export function buildCheckpointModel<T extends Tensor>(ckpt: CheckpointModel, backend: Backend<T>, fallback: (classes: number) => ModelSpec): Sequential<T> {
+  const last = ckpt.weights.at(-1)?.weights.find((w) => w.name === 'kernel' || w.name === 'bias');
   if (!last) throw new Error('no layer with weights');
-  const model = Sequential.build(ckpt.spec ?? modelSpec(fallback, last.shape[0]), backend, 0);
+  const model = Sequential.build(ckpt.spec ?? fallback(last.shape[last.shape.length - 1]), backend, 0);
   model.setWeights(ckpt.weights);
   return model;
 }

@@ -1,72 +1,157 @@
 // Keras-like layers over the tape ops. A layer knows its output shape, owns
-// its parameters and names itself as Keras 2 would ('conv2d_1', 'dense_2'),
-// so that checkpoints line up with the notebook's files.
-import type { Backend, Tensor } from '../kernels/backend.ts';
-import { conv2d, dense, dropout, flatten, leakyRelu, maxPool2d } from './ops.ts';
+// its parameters (and, for batch normalisation, its moving statistics) and
+// carries its Keras name ('conv2d_1', or a file's own 'fc_out'), so that
+// checkpoints line up with Keras's files.
+import type { Backend, HiddenActivation, Tensor } from '../kernels/backend.ts';
+import { pooledShape, window2d, type Conv2dOptions, type Pool2dOptions } from '../kernels/shapes.ts';
+import { activation, avgPool2d, batchNormInference, batchNormTraining, conv2d, dense, dropout, flatten, leakyRelu, maxPool2d } from './ops.ts';
 import type { Tape } from './tape.ts';
 import { Variable } from './tape.ts';
 
 /** Per-step settings every layer sees. */
 export interface Context {
-  /** Dropout is active only in training. */
+  /** Dropout is active and batch normalisation uses the batch's statistics only in training. */
   training: boolean;
   /** Global training step: with the layer's seed it fixes the dropout mask. */
   step: number;
 }
 
-/** A trainable tensor with its Keras weight name ('kernel' or 'bias'). */
+/** A trainable tensor with its Keras weight name ('kernel', 'bias', 'gamma', 'beta'). */
 export class Parameter<T extends Tensor> extends Variable<T> {
   constructor(
-    readonly name: 'kernel' | 'bias',
+    readonly name: string,
     value: T,
   ) {
     super(value, true);
   }
 }
 
+/** A saved tensor that no optimizer updates (batch normalisation's moving statistics). */
+export interface StateTensor<T extends Tensor> {
+  name: string;
+  value: T;
+}
+
 export abstract class Layer<T extends Tensor> {
   readonly params: Parameter<T>[] = [];
+  readonly state: StateTensor<T>[] = [];
   constructor(readonly name: string) {}
   abstract outputShape(input: readonly number[]): number[];
   abstract forward(tape: Tape<T>, x: Variable<T>, ctx: Context): Variable<T>;
+  /** Keras's weight order: the parameters, then the state. */
+  get weights(): { name: string; value: T }[] {
+    return [...this.params, ...this.state];
+  }
 }
 
-/** Conv2D, K×K, 'same', stride 1: kernel K×K×C×F, bias F. */
+/** A bias parameter, or a constant zero one where Keras has use_bias=False. */
+function biasOf<T extends Tensor>(layer: Layer<T>, B: Backend<T>, size: number, useBias: boolean): Variable<T> {
+  const zeros = B.fromArray(new Float32Array(size), [size]);
+  if (!useBias) return new Variable(zeros, false);
+  const p = new Parameter('bias', zeros);
+  layer.params.push(p);
+  return p;
+}
+
+/** Conv2D: kernel KH×KW×C×F, bias F (unless use_bias=False), TF strides and padding. */
 export class Conv2D<T extends Tensor> extends Layer<T> {
-  constructor(name: string, B: Backend<T>, kernel: Float32Array, kernelShape: [number, number, number, number], filters: number) {
+  private readonly kernel: Parameter<T>;
+  private readonly bias: Variable<T>;
+  constructor(name: string, B: Backend<T>, kernel: Float32Array, kernelShape: [number, number, number, number], readonly conv: Conv2dOptions, useBias: boolean) {
     super(name);
-    this.params.push(new Parameter('kernel', B.fromArray(kernel, kernelShape)), new Parameter('bias', B.fromArray(new Float32Array(filters), [filters])));
+    this.kernel = new Parameter('kernel', B.fromArray(kernel, kernelShape));
+    this.params.push(this.kernel);
+    this.bias = biasOf(this, B, kernelShape[3], useBias);
   }
   outputShape([n, h, w]: readonly number[]): number[] {
-    return [n, h, w, this.params[1].shape[0]];
+    const [KH, KW, , F] = this.kernel.shape;
+    const win = window2d(this.name, h, w, [KH, KW], this.conv);
+    return [n, win.Ho, win.Wo, F];
   }
   forward(tape: Tape<T>, x: Variable<T>): Variable<T> {
-    return conv2d(tape, x, this.params[0], this.params[1]);
+    return conv2d(tape, x, this.kernel, this.bias, this.conv);
   }
 }
 
-/** Dense: kernel K×M, bias M. */
+/** Dense: kernel K×M, bias M (unless use_bias=False). */
 export class Dense<T extends Tensor> extends Layer<T> {
-  constructor(name: string, B: Backend<T>, kernel: Float32Array, kernelShape: [number, number]) {
+  private readonly kernel: Parameter<T>;
+  private readonly bias: Variable<T>;
+  constructor(name: string, B: Backend<T>, kernel: Float32Array, kernelShape: [number, number], useBias: boolean) {
     super(name);
-    const units = kernelShape[1];
-    this.params.push(new Parameter('kernel', B.fromArray(kernel, kernelShape)), new Parameter('bias', B.fromArray(new Float32Array(units), [units])));
+    this.kernel = new Parameter('kernel', B.fromArray(kernel, kernelShape));
+    this.params.push(this.kernel);
+    this.bias = biasOf(this, B, kernelShape[1], useBias);
   }
   outputShape([n]: readonly number[]): number[] {
-    return [n, this.params[1].shape[0]];
+    return [n, this.kernel.shape[1]];
   }
   forward(tape: Tape<T>, x: Variable<T>): Variable<T> {
-    return dense(tape, x, this.params[0], this.params[1]);
+    return dense(tape, x, this.kernel, this.bias);
   }
 }
 
-/** MaxPooling2D 2×2, stride 2, 'same' (TF pads odd sizes at the end). */
-export class MaxPool2D<T extends Tensor> extends Layer<T> {
-  outputShape([n, h, w, c]: readonly number[]): number[] {
-    return [n, Math.ceil(h / 2), Math.ceil(w / 2), c];
+/** MaxPooling2D or AveragePooling2D. */
+export class Pool2D<T extends Tensor> extends Layer<T> {
+  constructor(
+    name: string,
+    readonly kind: 'max' | 'avg',
+    readonly pool: Pool2dOptions,
+  ) {
+    super(name);
+  }
+  outputShape(input: readonly number[]): number[] {
+    return pooledShape(input, this.pool);
   }
   forward(tape: Tape<T>, x: Variable<T>): Variable<T> {
-    return maxPool2d(tape, x);
+    return this.kind === 'max' ? maxPool2d(tape, x, this.pool) : avgPool2d(tape, x, this.pool);
+  }
+}
+
+/**
+ * BatchNormalization over the last axis, as Keras: in training the batch's
+ * own statistics normalise, and the moving ones follow them with
+ * `momentum` (the variance unbiased by M/(M − 1), M values per channel);
+ * at inference the moving statistics normalise.
+ */
+export class BatchNorm<T extends Tensor> extends Layer<T> {
+  private readonly gamma: Variable<T>;
+  private readonly beta: Variable<T>;
+  private readonly movingMean: T;
+  private readonly movingVariance: T;
+  constructor(
+    name: string,
+    private readonly B: Backend<T>,
+    channels: number,
+    readonly momentum: number,
+    readonly epsilon: number,
+    center: boolean,
+    scale: boolean,
+  ) {
+    super(name);
+    const filled = (v: number) => B.fromArray(new Float32Array(channels).fill(v), [channels]);
+    const trainable = (weight: string, initial: number, on: boolean) => {
+      if (!on) return new Variable(filled(initial), false);
+      const p = new Parameter(weight, filled(initial));
+      this.params.push(p);
+      return p;
+    };
+    this.gamma = trainable('gamma', 1, scale);
+    this.beta = trainable('beta', 0, center);
+    this.movingMean = filled(0);
+    this.movingVariance = filled(1);
+    this.state.push({ name: 'moving_mean', value: this.movingMean }, { name: 'moving_variance', value: this.movingVariance });
+  }
+  outputShape(input: readonly number[]): number[] {
+    return [...input];
+  }
+  forward(tape: Tape<T>, x: Variable<T>, ctx: Context): Variable<T> {
+    if (!ctx.training) return batchNormInference(tape, x, this.movingMean, this.movingVariance, this.gamma.value, this.beta.value, this.epsilon);
+    const { y, mean, variance } = batchNormTraining(tape, x, this.gamma, this.beta, this.epsilon);
+    const perChannel = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    this.B.movingAverageUpdate(this.movingMean, mean, this.momentum, 1);
+    this.B.movingAverageUpdate(this.movingVariance, variance, this.momentum, perChannel > 1 ? perChannel / (perChannel - 1) : 1);
+    return y;
   }
 }
 
@@ -83,6 +168,22 @@ export class LeakyReLU<T extends Tensor> extends Layer<T> {
   }
   forward(tape: Tape<T>, x: Variable<T>): Variable<T> {
     return leakyRelu(tape, x, this.alpha);
+  }
+}
+
+/** tanh, sigmoid or softmax before the last layer (a hidden activation, with its own gradient). */
+export class Activation<T extends Tensor> extends Layer<T> {
+  constructor(
+    name: string,
+    readonly kind: HiddenActivation,
+  ) {
+    super(name);
+  }
+  outputShape(input: readonly number[]): number[] {
+    return [...input];
+  }
+  forward(tape: Tape<T>, x: Variable<T>): Variable<T> {
+    return activation(tape, x, this.kind);
   }
 }
 

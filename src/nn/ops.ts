@@ -1,16 +1,18 @@
 // The differentiable primitives on the tape: each forward sits beside its
 // backward, and each backward keeps only what it needs (as Burn's and tfjs's
-// `inputsToSave`): ReLU its input, max-pool its arg-max, dropout its seed.
-import type { LossName, Tensor } from '../kernels/backend.ts';
+// `inputsToSave`): ReLU its input, max-pool its arg-max, dropout its seed,
+// a smooth activation its output.
+import type { HiddenActivation, LossName, Tensor } from '../kernels/backend.ts';
+import type { Conv2dOptions, Pool2dOptions } from '../kernels/shapes.ts';
 import type { Tape, Variable } from './tape.ts';
 
-/** y = conv(x, w) + b, 'same', stride 1. */
-export function conv2d<T extends Tensor>(tape: Tape<T>, x: Variable<T>, w: Variable<T>, b: Variable<T>): Variable<T> {
+/** y = conv(x, w) + b with TF's strides and padding. */
+export function conv2d<T extends Tensor>(tape: Tape<T>, x: Variable<T>, w: Variable<T>, b: Variable<T>, conv: Conv2dOptions): Variable<T> {
   const B = tape.backend;
-  return tape.op([x, w, b], B.conv2dForward(x.value, w.value, b.value), (dy) => {
-    if (x.requiresGrad) tape.accumulate(x, B.conv2dBackwardInput(dy, w.value));
+  return tape.op([x, w, b], B.conv2dForward(x.value, w.value, b.value, conv), (dy) => {
+    if (x.requiresGrad) tape.accumulate(x, B.conv2dBackwardInput(dy, w.value, x.shape, conv));
     if (w.requiresGrad || b.requiresGrad) {
-      const { dw, db } = B.conv2dBackwardFilter(x.value, dy, w.shape[0]);
+      const { dw, db } = B.conv2dBackwardFilter(x.value, dy, [w.shape[0], w.shape[1]], conv);
       tape.accumulate(w, dw);
       tape.accumulate(b, db);
     }
@@ -30,12 +32,57 @@ export function dense<T extends Tensor>(tape: Tape<T>, x: Variable<T>, w: Variab
   });
 }
 
-/** 2×2 max pool, stride 2, TF 'same'; backward routes dy to the kept arg-max. */
-export function maxPool2d<T extends Tensor>(tape: Tape<T>, x: Variable<T>): Variable<T> {
+/** Max pooling; backward routes dy to the kept arg-max. */
+export function maxPool2d<T extends Tensor>(tape: Tape<T>, x: Variable<T>, pool: Pool2dOptions): Variable<T> {
   const B = tape.backend;
-  const { y, argmax } = B.maxPool2dForward(x.value);
+  const { y, argmax } = B.maxPool2dForward(x.value, pool);
   tape.keep(argmax);
-  return tape.op([x], y, (dy) => tape.accumulate(x, B.maxPool2dBackward(dy, argmax, x.shape)));
+  return tape.op([x], y, (dy) => tape.accumulate(x, B.maxPool2dBackward(dy, argmax, x.shape, pool)));
+}
+
+/** Average pooling; backward needs only the shapes. */
+export function avgPool2d<T extends Tensor>(tape: Tape<T>, x: Variable<T>, pool: Pool2dOptions): Variable<T> {
+  const B = tape.backend;
+  return tape.op([x], B.avgPool2dForward(x.value, pool), (dy) => tape.accumulate(x, B.avgPool2dBackward(dy, x.shape, pool)));
+}
+
+/**
+ * Batch normalisation with x's own statistics (training): the statistics
+ * depend on x, so the backward is the full one. Returns them too, for the
+ * layer's moving averages.
+ */
+export function batchNormTraining<T extends Tensor>(tape: Tape<T>, x: Variable<T>, gamma: Variable<T>, beta: Variable<T>, epsilon: number): { y: Variable<T>; mean: T; variance: T } {
+  const B = tape.backend;
+  const { mean, variance } = B.batchNormStatistics(x.value);
+  tape.keep(mean);
+  tape.keep(variance);
+  const y = tape.op([x, gamma, beta], B.batchNormForward(x.value, mean, variance, gamma.value, beta.value, epsilon), (dy) => {
+    const { dx, dgamma, dbeta } = B.batchNormBackward(x.value, dy, mean, variance, gamma.value, epsilon);
+    tape.accumulate(x, dx);
+    tape.accumulate(gamma, dgamma);
+    tape.accumulate(beta, dbeta);
+  });
+  return { y, mean, variance };
+}
+
+/**
+ * Batch normalisation with fixed (moving) statistics, as at inference. Only
+ * x gets a gradient (a saliency map's): dx = gamma·dy/√(variance + ε), which
+ * is the forward itself applied to dy with zero mean and beta.
+ */
+export function batchNormInference<T extends Tensor>(tape: Tape<T>, x: Variable<T>, mean: T, variance: T, gamma: T, beta: T, epsilon: number): Variable<T> {
+  const B = tape.backend;
+  return tape.op([x], B.batchNormForward(x.value, mean, variance, gamma, beta, epsilon), (dy) => {
+    const zeros = tape.keep(B.fromArray(new Float32Array(variance.shape[0]), variance.shape));
+    tape.accumulate(x, B.batchNormForward(dy, zeros, variance, gamma, zeros, epsilon));
+  });
+}
+
+/** tanh, sigmoid or softmax inside the network; backward from the kept output. */
+export function activation<T extends Tensor>(tape: Tape<T>, x: Variable<T>, kind: HiddenActivation): Variable<T> {
+  const B = tape.backend;
+  const y = B.activationForward(x.value, kind);
+  return tape.op([x], y, (dy) => tape.accumulate(x, B.activationBackward(y, dy, kind)));
 }
 
 /** max(x, alpha·x); ReLU is alpha = 0. Keeps x for backward. */

@@ -2,9 +2,10 @@
 // Sequential: named layers, parameter count, summary, forward, loss, predict.
 import type { Backend, LossName, Tensor } from '../kernels/backend.ts';
 import { glorotUniform, mulberry32 } from './init.ts';
-import { Conv2D, Dense, Dropout, Flatten, LeakyReLU, MaxPool2D, OutputActivation, type Context, type Layer, type Parameter } from './layers.ts';
+import { kerasLayerNames } from './keras-names.ts';
+import { Activation, BatchNorm, Conv2D, Dense, Dropout, Flatten, LeakyReLU, OutputActivation, Pool2D, type Context, type Layer, type Parameter } from './layers.ts';
 import { sigmoidBinaryCrossEntropy, softmaxCrossEntropy } from './ops.ts';
-import type { ModelSpec } from './spec.ts';
+import type { Activation as ActivationName, ModelSpec } from './spec.ts';
 import { Tape, Variable } from './tape.ts';
 
 /** Weights as plain data, keyed by Keras layer name (checkpoints, src/io/keras-hdf5.ts). */
@@ -28,68 +29,77 @@ export class Sequential<T extends Tensor> {
 
   /**
    * Builds the spec's layers on `backend` with Glorot-uniform kernels drawn
-   * from `seed`, naming them as Keras 2 does (conv2d_1, max_pooling2d_1, ...).
-   * A layer's activation argument becomes a layer of its own, as on the tape.
+   * from `seed`, named as the spec names them or else as Keras 2 does
+   * (kerasLayerNames: conv2d_1, max_pooling2d_1, ...). A layer's activation
+   * argument becomes a layer of its own, as on the tape; a softmax or sigmoid
+   * that ends the network is its output head, fused into the loss.
    */
   static build<T extends Tensor>(spec: ModelSpec, backend: Backend<T>, seed: number, lossName: LossName = DEFAULT_LOSS): Sequential<T> {
     const random = mulberry32(seed);
-    const counts = new Map<string, number>();
-    const name = (kind: string) => {
-      const n = (counts.get(kind) ?? 0) + 1;
-      counts.set(kind, n);
-      return `${kind}_${n}`;
-    };
+    const names = kerasLayerNames(spec);
     const layers: Layer<T>[] = [];
     let head: 'softmax' | 'sigmoid' | null = null;
     let shape: number[] = [1, ...spec.inputShape];
-    const activation = (owner: string, a: string) => {
-      if (a === 'relu') layers.push(new LeakyReLU<T>(`${owner}/relu`, 0));
-      else if (a === 'softmax' || a === 'sigmoid') layers.push(new OutputActivation<T>(`${owner}/${a}`, (head = a)));
-    };
+    const last = spec.layers.length - 1;
     for (const [i, s] of spec.layers.entries()) {
-      if (head) throw new Error(`layer ${i + 1} (${s.type}) follows the output activation: ${head} must come last`);
+      const n = names[i];
+      const where = `layer ${i + 1} '${n}' (${s.type})`;
+      const activation = (a: ActivationName) => {
+        if (a === 'linear') return;
+        if (a === 'relu') layers.push(new LeakyReLU<T>(`${n}/relu`, 0));
+        else if (i === last && (a === 'softmax' || a === 'sigmoid')) layers.push(new OutputActivation<T>(`${n}/${a}`, (head = a)));
+        else layers.push(new Activation<T>(`${n}/${a}`, a));
+      };
       const added = layers.length;
       switch (s.type) {
         case 'conv2d': {
-          const kshape: [number, number, number, number] = [s.kernelSize, s.kernelSize, shape[3], s.filters];
-          const n = name('conv2d');
-          layers.push(new Conv2D(n, backend, glorotUniform(kshape, random), kshape, s.filters));
-          activation(n, s.activation);
+          if (shape.length !== 4) throw new Error(`${where} needs an image input N×H×W×C, got [${shape.slice(1)}]`);
+          const kshape: [number, number, number, number] = [s.kernelSize[0], s.kernelSize[1], shape[3], s.filters];
+          layers.push(new Conv2D(n, backend, glorotUniform(kshape, random), kshape, { strides: s.strides, padding: s.padding }, s.useBias));
+          activation(s.activation);
           break;
         }
         case 'dense': {
-          if (shape.length !== 2) throw new Error(`dense layer ${i + 1} needs a flat input, got [${shape.slice(1)}]: add a flatten layer`);
+          if (shape.length !== 2) throw new Error(`${where} needs a flat input, got [${shape.slice(1)}]: add a flatten layer`);
           const kshape: [number, number] = [shape[1], s.units];
-          const n = name('dense');
-          layers.push(new Dense(n, backend, glorotUniform(kshape, random), kshape));
-          activation(n, s.activation);
+          layers.push(new Dense(n, backend, glorotUniform(kshape, random), kshape, s.useBias));
+          activation(s.activation);
           break;
         }
         case 'maxpool2d':
-          layers.push(new MaxPool2D<T>(name('max_pooling2d')));
+        case 'avgpool2d':
+          if (shape.length !== 4) throw new Error(`${where} needs an image input N×H×W×C, got [${shape.slice(1)}]`);
+          layers.push(new Pool2D<T>(n, s.type === 'maxpool2d' ? 'max' : 'avg', { size: s.poolSize, strides: s.strides, padding: s.padding }));
+          break;
+        case 'batchnorm':
+          layers.push(new BatchNorm(n, backend, shape[shape.length - 1], s.momentum, s.epsilon, s.center, s.scale));
           break;
         case 'flatten':
-          layers.push(new Flatten<T>(name('flatten')));
+          layers.push(new Flatten<T>(n));
           break;
         case 'relu':
-          layers.push(new LeakyReLU<T>(name('re_lu'), 0));
+          layers.push(new LeakyReLU<T>(n, 0));
           break;
         case 'leakyrelu':
-          layers.push(new LeakyReLU<T>(name('leaky_re_lu'), s.alpha));
+          layers.push(new LeakyReLU<T>(n, s.alpha));
           break;
         case 'dropout':
           // Each dropout layer draws its own masks: its seed comes from the model's.
-          layers.push(new Dropout<T>(name('dropout'), s.rate, Math.floor(random() * 2 ** 32)));
+          layers.push(new Dropout<T>(n, s.rate, Math.floor(random() * 2 ** 32)));
           break;
-        case 'softmax':
-        case 'sigmoid':
-          activation(name('activation'), s.type);
+        case 'activation':
+          activation(s.activation);
           break;
       }
-      for (const l of layers.slice(added)) shape = l.outputShape(shape);
+      try {
+        for (const l of layers.slice(added)) shape = l.outputShape(shape);
+      } catch (e) {
+        throw new Error(`${where}: ${(e as Error).message}`);
+      }
     }
     if (!head) throw new Error('the model must end with a softmax or sigmoid output');
     if (head === 'sigmoid' && shape[1] !== 1) throw new Error(`a sigmoid output needs 1 unit, got ${shape[1]}`);
+    if (shape.length !== 2) throw new Error(`the output must be N×classes, got [${shape.slice(1)}]: add a flatten layer`);
     return new Sequential(spec, backend, layers, head, lossName);
   }
 
@@ -97,8 +107,9 @@ export class Sequential<T extends Tensor> {
     return this.layers.flatMap((l) => l.params);
   }
 
+  /** Every weight, the moving statistics included, as Keras's "Total params". */
   paramCount(): number {
-    return this.parameters().reduce((n, p) => n + p.value.shape.reduce((a, b) => a * b, 1), 0);
+    return this.layers.reduce((n, l) => n + l.weights.reduce((m, p) => m + p.value.shape.reduce((a, b) => a * b, 1), 0), 0);
   }
 
   /** Number of output classes (1 for a sigmoid head). */
@@ -147,7 +158,7 @@ export class Sequential<T extends Tensor> {
     let shape = [1, ...this.spec.inputShape];
     for (const l of this.layers) {
       shape = l.outputShape(shape);
-      const count = l.params.reduce((n, p) => n + p.value.shape.reduce((a, b) => a * b, 1), 0);
+      const count = l.weights.reduce((n, p) => n + p.value.shape.reduce((a, b) => a * b, 1), 0);
       rows.push([`${l.name} (${l.constructor.name})`, `(None, ${shape.slice(1).join(', ')})`, count.toLocaleString('en-US')]);
     }
     const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length), ['Layer (type)', 'Output Shape', 'Param #'][i].length));
@@ -155,28 +166,28 @@ export class Sequential<T extends Tensor> {
     return [line(['Layer (type)', 'Output Shape', 'Param #']), '-'.repeat(w[0] + w[1] + w[2] + 6), ...rows.map(line), `Total params: ${this.paramCount().toLocaleString('en-US')}`].join('\n');
   }
 
-  /** Reads every weight back to the host, by Keras layer name. */
+  /** Reads every weight back to the host, by Keras layer name, in Keras's order (batch normalisation's moving statistics included). */
   async getWeights(): Promise<LayerWeights[]> {
     const out: LayerWeights[] = [];
     for (const l of this.layers) {
-      if (l.params.length === 0) continue;
+      if (l.weights.length === 0) continue;
       const weights = [];
-      for (const p of l.params) weights.push({ name: p.name, shape: [...p.shape], values: Float32Array.from(await this.backend.toArray(p.value)) });
+      for (const p of l.weights) weights.push({ name: p.name, shape: [...p.value.shape], values: Float32Array.from(await this.backend.toArray(p.value)) });
       out.push({ name: l.name, weights });
     }
     return out;
   }
 
-  /** Loads weights by layer order, checking every shape. */
+  /** Loads weights by layer order, by weight name, checking every shape. */
   setWeights(layers: LayerWeights[]): void {
-    const mine = this.layers.filter((l) => l.params.length > 0);
+    const mine = this.layers.filter((l) => l.weights.length > 0);
     if (layers.length !== mine.length) throw new Error(`weights for ${layers.length} layers, the model has ${mine.length} layers with weights`);
     mine.forEach((l, i) => {
       const given = layers[i];
-      for (const p of l.params) {
+      for (const p of l.weights) {
         const w = given.weights.find((w) => w.name === p.name);
         if (!w) throw new Error(`layer ${given.name}: no '${p.name}' weight (model layer ${l.name})`);
-        if (w.shape.join('x') !== p.shape.join('x')) throw new Error(`layer ${given.name}/${p.name}: shape [${w.shape}] where the model has [${p.shape}]`);
+        if (w.shape.join('x') !== p.value.shape.join('x')) throw new Error(`layer ${given.name}/${p.name}: shape [${w.shape}] where the model has [${p.value.shape}]`);
         this.backend.write(p.value, w.values);
       }
     });

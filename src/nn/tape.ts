@@ -50,9 +50,12 @@ export class Tape<T extends Tensor> {
     this.backwards.push(backward);
   }
 
-  /** grad += g: one tensor can feed two ops, so gradients add up. */
+  /** grad += g: one tensor can feed two ops, so gradients add up. A gradient nobody needs (a constant's) is freed with the step. */
   accumulate(v: Variable<T>, g: T): void {
-    if (!v.requiresGrad) return;
+    if (!v.requiresGrad) {
+      this.keep(g);
+      return;
+    }
     if (!v.grad) {
       v.grad = this.keep(g);
       return;

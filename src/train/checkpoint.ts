@@ -7,7 +7,8 @@ import { readKerasWeights, writeKerasWeights } from '../io/keras-hdf5.ts';
 import { buildCheckpointModel, checkpointModel, type CheckpointModel } from '../nn/checkpoint-model.ts';
 import { kerasLayers, kerasModelConfigOf } from '../nn/keras-config.ts';
 import type { Optimizer, OptimizerState } from '../nn/optimizers.ts';
-import type { ModelName } from '../nn/models.ts';
+import type { ModelSpec } from '../nn/spec.ts';
+import { PREPROCESS_STEPS, type PreprocessStepName } from '../data/preprocess.ts';
 import type { LayerWeights, Sequential } from '../nn/sequential.ts';
 import type { RunConfig } from './config.ts';
 import { InputError } from '../errors.ts';
@@ -27,11 +28,21 @@ export interface TrainingState {
 /** The model (src/nn/checkpoint-model.ts) and, in a Handscan checkpoint written during training, the run's state. */
 export interface LoadedCheckpoint extends CheckpointModel {
   state: TrainingState | null;
+  /** The preprocessing the model was trained on (null in a Keras file or an older Handscan one). */
+  preprocess: PreprocessStepName | null;
 }
 
-/** Saves the model's weights (and the training state, when given) to `path`, atomically. */
-export async function saveCheckpoint<T extends Tensor>(path: string, model: Sequential<T>, optimizer?: Optimizer<T>, state?: Omit<TrainingState, 'optimizer'>): Promise<void> {
-  const extra: Record<string, unknown> = {};
+export interface SaveOptions<T extends Tensor> {
+  /** The step that made the model's input: predict applies it by default. */
+  preprocess: PreprocessStepName;
+  /** With `state`: the run can be resumed from this file. */
+  optimizer?: Optimizer<T>;
+  state?: Omit<TrainingState, 'optimizer'>;
+}
+
+/** Saves the model's weights (with its preprocessing, and the training state when given) to `path`, atomically. */
+export async function saveCheckpoint<T extends Tensor>(path: string, model: Sequential<T>, { preprocess, optimizer, state }: SaveOptions<T>): Promise<void> {
+  const extra: Record<string, unknown> = { preprocess };
   if (optimizer && state) {
     const o = await optimizer.getState();
     extra.training = { ...state, optimizer: { name: o.name, iterations: o.iterations, slots: o.slots.length } };
@@ -60,7 +71,9 @@ export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
       // JSON has no Infinity: a run with no validation yet stored null.
       state = { ...training, bestValLoss: training.bestValLoss ?? Infinity, optimizer: { ...training.optimizer, slots } };
     }
-    return { ...model, state };
+    const preprocess = ckpt.extra?.preprocess ?? null;
+    if (preprocess !== null && !Object.hasOwn(PREPROCESS_STEPS, preprocess as string)) throw new Error(`records an unknown preprocessing step ${JSON.stringify(preprocess)}`);
+    return { ...model, state, preprocess: preprocess as PreprocessStepName | null };
   } catch (e) {
     throw new InputError(`checkpoint ${(e as Error).message.startsWith(path) ? '' : `${path}: `}${(e as Error).message}`);
   }
@@ -76,7 +89,7 @@ export function applyWeights<T extends Tensor>(path: string, model: Sequential<T
 }
 
 /** A model on `backend` with a loaded checkpoint's weights (buildCheckpointModel), as an InputError naming the file when they do not fit. */
-export function modelFromCheckpoint<T extends Tensor>(path: string, ckpt: LoadedCheckpoint, backend: Backend<T>, fallback: ModelName): Sequential<T> {
+export function modelFromCheckpoint<T extends Tensor>(path: string, ckpt: LoadedCheckpoint, backend: Backend<T>, fallback: (classes: number) => ModelSpec): Sequential<T> {
   try {
     return buildCheckpointModel(ckpt, backend, fallback);
   } catch (e) {

@@ -2,12 +2,15 @@
 // preset for machines without a GPU, and the user's overrides on top.
 import { isLabelScheme, LABEL_SCHEMES, type LabelScheme } from '../data/labels.ts';
 import type { LossName } from '../kernels/backend.ts';
-import { MODEL_NAMES, type ModelName } from '../nn/models.ts';
+import type { PreprocessStepName } from '../data/preprocess.ts';
+import { NETWORK_STEPS } from '../data/samples.ts';
+import type { ModelName } from '../nn/models.ts';
 import { ADAM_DEFAULTS, OPTIMIZER_NAMES, RMSPROP_DEFAULTS, type OptimizerName } from '../nn/optimizers.ts';
 import { DEFAULT_LOSS } from '../nn/sequential.ts';
 import { numberOption } from './command.ts';
 import { UsageError } from '../errors.ts';
 import { DEFAULT_RECALL_TARGET } from './metrics.ts';
+import { resolveModel } from './model-choice.ts';
 
 export type PresetName = 'paper' | 'quick';
 export const PRESET_NAMES: readonly PresetName[] = ['paper', 'quick'];
@@ -16,8 +19,18 @@ export const LOSS_NAMES: readonly LossName[] = ['logits', 'keras2-clipped'];
 /** A saved run's loss: one saved before --loss existed trained with Keras 2.2's clipped loss. */
 export const savedLoss = (config: { loss?: LossName }): LossName => config.loss ?? 'keras2-clipped';
 
+/** A --preprocess value, checked against the network steps. */
+export function preprocessOption(command: string, value: string | undefined, fallback: PreprocessStepName): PreprocessStepName {
+  if (value === undefined) return fallback;
+  if (!(NETWORK_STEPS as string[]).includes(value)) throw new UsageError(`${command}: --preprocess must be one of ${NETWORK_STEPS.join(', ')} (\`handscan preprocess --list\` describes them), got '${value}'`);
+  return value as PreprocessStepName;
+}
+
 export interface RunConfig {
-  model: ModelName;
+  /** A built-in model's name, or a Keras architecture JSON file (src/train/model-choice.ts). */
+  model: string;
+  /** The step that turns the data's pixels into the network's input (src/data/preprocess.ts). */
+  preprocess: PreprocessStepName;
   labels: LabelScheme;
   optimizer: OptimizerName;
   lr: number;
@@ -42,14 +55,19 @@ export interface RunConfig {
 }
 
 /**
- * The notebook's protocol (REFERENCE.md): initial = RMSprop, batch 64, 50
+ * The notebook's protocol (Negm 2021): initial = RMSprop, batch 64, 50
  * epochs; tuned = Adam, batch 128, 200 epochs; Keras's default learning rate.
+ * braai (and an architecture file) = Adam at braai's 3e-4 (d6_m7.h5's
+ * training_config), batch 64, 200 epochs.
  */
-export function paperProtocol(model: ModelName): Pick<RunConfig, 'optimizer' | 'lr' | 'batchSize' | 'epochs' | 'samplesPerEpoch'> {
-  return model === 'initial'
-    ? { optimizer: 'rmsprop', lr: RMSPROP_DEFAULTS.lr, batchSize: 64, epochs: 50, samplesPerEpoch: null }
-    : { optimizer: 'adam', lr: ADAM_DEFAULTS.lr, batchSize: 128, epochs: 200, samplesPerEpoch: null };
+export function paperProtocol(model: ModelName | null): Pick<RunConfig, 'optimizer' | 'lr' | 'batchSize' | 'epochs' | 'samplesPerEpoch'> {
+  if (model === 'initial') return { optimizer: 'rmsprop', lr: RMSPROP_DEFAULTS.lr, batchSize: 64, epochs: 50, samplesPerEpoch: null };
+  if (model === 'tuned') return { optimizer: 'adam', lr: ADAM_DEFAULTS.lr, batchSize: 128, epochs: 200, samplesPerEpoch: null };
+  return { optimizer: 'adam', lr: BRAAI_LR, batchSize: 64, epochs: 200, samplesPerEpoch: null };
 }
+
+/** braai's Adam learning rate (3e-4, stored as float32 in d6_m7.h5). */
+const BRAAI_LR = 3e-4;
 
 /**
  * A budget that finishes in minutes on a 2-core machine through lavapipe: the
@@ -57,7 +75,7 @@ export function paperProtocol(model: ModelName): Pick<RunConfig, 'optimizer' | '
  * (about 1.6 passes over the 11,436-sample training split), full validation
  * and test sets.
  */
-export function quickProtocol(model: ModelName): Pick<RunConfig, 'optimizer' | 'lr' | 'batchSize' | 'epochs' | 'samplesPerEpoch'> {
+export function quickProtocol(model: ModelName | null): Pick<RunConfig, 'optimizer' | 'lr' | 'batchSize' | 'epochs' | 'samplesPerEpoch'> {
   return { ...paperProtocol(model), epochs: 6, samplesPerEpoch: 3072 };
 }
 
@@ -65,6 +83,7 @@ export function quickProtocol(model: ModelName): Pick<RunConfig, 'optimizer' | '
 export const TRAIN_OPTIONS = {
   model: { type: 'string' },
   data: { type: 'string' },
+  preprocess: { type: 'string' },
   labels: { type: 'string' },
   epochs: { type: 'string' },
   'batch-size': { type: 'string' },
@@ -93,15 +112,16 @@ function choice<T extends string>(name: string, value: string | undefined, allow
  */
 export function resolveConfig(values: Record<string, string | boolean | undefined>, software: boolean): RunConfig {
   const str = (k: string) => values[k] as string | undefined;
-  const model = choice('model', str('model'), MODEL_NAMES, 'initial');
+  const model = resolveModel('train', str('model'));
   const preset = choice('preset', str('preset'), PRESET_NAMES, software ? 'quick' : 'paper');
-  const base = preset === 'paper' ? paperProtocol(model) : quickProtocol(model);
+  const base = preset === 'paper' ? paperProtocol(model.builtIn) : quickProtocol(model.builtIn);
   const labels = str('labels') ?? 'binary';
   if (!isLabelScheme(labels)) throw new UsageError(`train: --labels must be one of ${LABEL_SCHEMES.join(', ')}, got '${labels}'`);
   const positiveInt = (v: number) => Number.isInteger(v) && v > 0;
   const samples = str('samples-per-epoch');
   return {
-    model,
+    model: model.label,
+    preprocess: preprocessOption('train', str('preprocess'), 'scale255'),
     labels,
     optimizer: choice('optimizer', str('optimizer'), OPTIMIZER_NAMES, base.optimizer),
     lr: numberOption('train', 'lr', str('lr'), base.lr, (v) => v > 0 && v < 10, 'a learning rate in (0, 10)'),
@@ -123,6 +143,7 @@ export function describeConfig(c: RunConfig): string {
   return [
     `preset        ${c.preset}${c.preset === 'quick' ? ' (a short budget for a CPU; --preset paper runs the paper\'s full protocol)' : ''}`,
     `model         ${c.model}`,
+    `preprocess    ${c.preprocess}`,
     `labels        ${c.labels}`,
     `optimizer     ${c.optimizer} (lr ${c.lr}, Keras 2 defaults otherwise)`,
     `loss          ${c.loss === 'logits' ? 'cross-entropy from the logits (as tf.keras)' : "Keras 2.2's cross-entropy, probabilities clipped to [1e-7, 1 - 1e-7]"}`,

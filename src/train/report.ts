@@ -47,12 +47,13 @@ export function binaryEvaluation(scores: ArrayLike<number>, truth: ArrayLike<num
   };
 }
 
-/** All figures for predictions `probs` (N×classes) of samples with class indices `labels`. */
+/** All figures for predictions `probs` (N×classes, or N×1 p_real from a sigmoid head) of samples with class indices `labels`. */
 export function evaluate(probs: Float32Array, labels: Int32Array, scheme: LabelScheme, recallTarget: number, loss: number): Evaluation {
   const names = classNames(scheme);
   const k = names.length;
   const real = realClasses(scheme);
-  const scores = Float64Array.from(labels, (_, i) => real.reduce((s, c) => s + probs[i * k + c], 0));
+  const sigmoid = probs.length === labels.length && k === 2;
+  const scores = sigmoid ? Float64Array.from(probs) : Float64Array.from(labels, (_, i) => real.reduce((s, c) => s + probs[i * k + c], 0));
   const truth = Int32Array.from(labels, (y) => Number(real.includes(y)));
   const out: Evaluation = { samples: labels.length, loss, binary: binaryEvaluation(scores, truth, recallTarget) };
   if (scheme !== 'binary') out.multiclass = { ...multiclassMetrics(labels, argmaxRows(probs, k), k), classes: names };
@@ -67,7 +68,10 @@ const PAPER = {
 
 export interface ReportInput {
   name: string;
-  model: 'initial' | 'tuned';
+  /** A built-in model's name, or the architecture file it was read from. */
+  model: string;
+  /** The preprocessing step (src/data/preprocess.ts) that made the network's input. */
+  preprocess: string;
   scheme: LabelScheme;
   /** True when the data are the built-in simulated survey. */
   simulated: boolean;
@@ -84,27 +88,27 @@ const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(2)}%` : 'n
 function markdown(r: ReportInput): string {
   const b = r.test.binary;
   const t = b.atRecallTarget;
-  const paper = PAPER[r.model];
+  const paper = PAPER[r.model as keyof typeof PAPER] as (typeof PAPER)['initial'] | undefined;
+  const cell = (v: number | undefined) => (paper ? ` ${pct(v!)} |` : '');
   const dataNote = r.simulated
     ? 'Handscan\'s figures come from the built-in **simulated** SDSS-II survey, not the paper\'s sdss.hdf5: they are a different dataset, so the two columns show the method, not a head-to-head result.'
     : 'Both columns are test-set figures; check that the data are the paper\'s sdss.hdf5 before comparing them directly.';
   const lines = [
     `# Handscan report: ${r.name}`,
     '',
-    `Model **${r.model}**, labels **${r.scheme}**, ${r.test.samples.toLocaleString('en-US')} test samples, best epoch ${r.details.bestEpoch ?? 'n/a'} of ${r.history.length}.`,
+    `Model **${r.model}**, labels **${r.scheme}**, preprocessing **${r.preprocess}**, ${r.test.samples.toLocaleString('en-US')} test samples, best epoch ${r.details.bestEpoch ?? 'n/a'} of ${r.history.length}.`,
     '',
     '## Test set: real or bogus',
     '',
-    dataNote,
-    '',
-    `| figure | Handscan (threshold 0.5) | Handscan (recall target ${r.test.binary.atRecallTarget.recallTarget}) | paper, ${r.model} model |`,
-    '|---|---|---|---|',
-    `| accuracy | ${pct(b.accuracy)} | ${pct(t.accuracy)} | ${pct(paper.accuracy)} |`,
-    `| precision | ${pct(b.precision)} | ${pct(t.precision)} | ${pct(paper.precision)} |`,
-    `| recall | ${pct(b.recall)} | ${pct(t.recall)} | ${pct(paper.recall)} |`,
-    `| F1 | ${pct(b.f1)} | ${pct(t.f1)} | ${pct(paper.f1)} |`,
-    `| fall-out (FPR) | ${pct(b.fpr)} | ${pct(t.fpr)} | ${pct(paper.fpr)} |`,
-    `| ROC AUC | ${b.auc.toFixed(4)} (from scores) | | ${paper.auc} (from hard 0/1 predictions) |`,
+    ...(paper ? [dataNote, ''] : []),
+    `| figure | Handscan (threshold 0.5) | Handscan (recall target ${r.test.binary.atRecallTarget.recallTarget}) |${paper ? ` paper, ${r.model} model |` : ''}`,
+    `|---|---|---|${paper ? '---|' : ''}`,
+    `| accuracy | ${pct(b.accuracy)} | ${pct(t.accuracy)} |${cell(paper?.accuracy)}`,
+    `| precision | ${pct(b.precision)} | ${pct(t.precision)} |${cell(paper?.precision)}`,
+    `| recall | ${pct(b.recall)} | ${pct(t.recall)} |${cell(paper?.recall)}`,
+    `| F1 | ${pct(b.f1)} | ${pct(t.f1)} |${cell(paper?.f1)}`,
+    `| fall-out (FPR) | ${pct(b.fpr)} | ${pct(t.fpr)} |${cell(paper?.fpr)}`,
+    `| ROC AUC | ${b.auc.toFixed(4)} (from scores) | |${paper ? ` ${paper.auc} (from hard 0/1 predictions) |` : ''}`,
     '',
     ...(r.baseline
       ? [
@@ -144,6 +148,7 @@ export async function writeReport(dir: string, r: ReportInput): Promise<void> {
   const json = {
     name: r.name,
     model: r.model,
+    preprocess: r.preprocess,
     labels: r.scheme,
     data: { simulated: r.simulated },
     ...r.details,
@@ -161,7 +166,7 @@ export async function writeReport(dir: string, r: ReportInput): Promise<void> {
       ...(m ? { multiclass: m } : {}),
     },
     ...(r.baseline ? { baseline: { accuracy: r.baseline.accuracy, auc: r.baseline.auc, atRecallTarget: r.baseline.atRecallTarget } } : {}),
-    paper: PAPER[r.model],
+    paper: PAPER[r.model as keyof typeof PAPER] ?? null,
   };
   await writeFileAtomic(join(dir, 'report.json'), `${JSON.stringify(json, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
   await writeFileAtomic(join(dir, 'report.md'), markdown(r));

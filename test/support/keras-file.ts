@@ -1,8 +1,11 @@
 // Keras 2 weight files made the way Keras and h5py make them, for tests of
 // the readers (src/io/keras-hdf5.ts, predict, evaluate).
 import h5wasm, { Group } from 'h5wasm/node';
+import { sizeOf } from '../../src/kernels/backend.ts';
+import { cpuBackend } from '../../src/kernels/cpu-backend.ts';
+import { kerasLayerNames } from '../../src/nn/keras-names.ts';
 import { initialModel } from '../../src/nn/models.ts';
-import type { LayerWeights } from '../../src/nn/sequential.ts';
+import { Sequential, type LayerWeights } from '../../src/nn/sequential.ts';
 import type { ModelSpec } from '../../src/nn/spec.ts';
 
 await h5wasm.ready;
@@ -11,29 +14,14 @@ export function randomValues(count: number, random: () => number): Float32Array 
   return Float32Array.from({ length: count }, () => (random() < 0.5 ? -1 : 1) * (0.01 + random()));
 }
 
-/** Random kernels and biases for every layer with weights, following the spec's shapes (Keras layouts). */
+/** Random values for every weight of the spec's model (Keras layouts and order), under `names`, one entry per spec layer. */
 export function randomWeights(spec: ModelSpec, names: string[], random: () => number): LayerWeights[] {
-  let shape: number[] = [...spec.inputShape];
-  return spec.layers.map((l, i) => {
-    let kernel: number[] | undefined;
-    if (l.type === 'conv2d') {
-      kernel = [l.kernelSize, l.kernelSize, shape[2], l.filters];
-      shape = [shape[0], shape[1], l.filters];
-    } else if (l.type === 'dense') {
-      kernel = [shape[0], l.units];
-      shape = [l.units];
-    } else if (l.type === 'maxpool2d') shape = [Math.ceil(shape[0] / 2), Math.ceil(shape[1] / 2), shape[2]];
-    else if (l.type === 'flatten') shape = [shape.reduce((a, b) => a * b, 1)];
-    if (!kernel) return { name: names[i], weights: [] };
-    const units = kernel[kernel.length - 1];
-    return {
-      name: names[i],
-      weights: [
-        { name: 'kernel', shape: kernel, values: randomValues(kernel.reduce((a, b) => a * b, 1), random) },
-        { name: 'bias', shape: [units], values: randomValues(units, random) },
-      ],
-    };
-  });
+  const model = Sequential.build(spec, cpuBackend, 0);
+  const own = kerasLayerNames(spec);
+  return own.map((name, i) => ({
+    name: names[i],
+    weights: (model.layers.find((l) => l.name === name)?.weights ?? []).map((w) => ({ name: w.name, shape: [...w.value.shape], values: randomValues(sizeOf(w.value.shape), random) })),
+  }));
 }
 
 /** The initial model's config as tf.keras 2.x writes it: an InputLayer, GlorotUniform, names without a _1 on the first of a kind. */

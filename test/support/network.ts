@@ -2,7 +2,7 @@
 import { cpuBackend } from '../../src/kernels/cpu-backend.ts';
 import { CpuTensor } from '../../src/kernels/cpu-tensor.ts';
 import { crossEntropyLoss } from '../../src/kernels/cross-entropy.ref.ts';
-import { LeakyReLU, MaxPool2D, type Context } from '../../src/nn/layers.ts';
+import { LeakyReLU, Pool2D, type Context } from '../../src/nn/layers.ts';
 import type { Sequential } from '../../src/nn/sequential.ts';
 import { Tape, Variable } from '../../src/nn/tape.ts';
 
@@ -22,15 +22,15 @@ export function lossFrom(model: Sequential<CpuTensor>, from: number, h: CpuTenso
       for (let i = 0; i < x.value.size; i++) if (x.value.data[i] > 0) positive += i + 1;
       parts.push(positive);
     }
-    if (layer instanceof MaxPool2D) {
+    if (layer instanceof Pool2D && layer.kind === 'max') {
       let sum = 0;
-      const { argmax } = cpuBackend.maxPool2dForward(x.value);
+      const { argmax } = cpuBackend.maxPool2dForward(x.value, layer.pool);
       for (let i = 0; i < argmax.size; i++) sum += argmax.data[i] * (i + 1);
       parts.push(sum);
     }
     x = layer.forward(tape, x, ctx);
   }
-  const probs = cpuBackend.softmax(x.value);
+  const probs = model.head === 'softmax' ? cpuBackend.softmax(x.value) : cpuBackend.sigmoid(x.value);
   return { loss: crossEntropyLoss(probs, onehot, model.lossName), signature: parts.join(',') };
 }
 

@@ -8,7 +8,7 @@ import type { GpuTensor } from '../../src/kernels/engine.ts';
 import { modelSpec, type ModelName } from '../../src/nn/models.ts';
 import { Sequential } from '../../src/nn/sequential.ts';
 import { Tape, Variable } from '../../src/nn/tape.ts';
-import { LeakyReLU, MaxPool2D, type Context } from '../../src/nn/layers.ts';
+import { LeakyReLU, Pool2D, type Context } from '../../src/nn/layers.ts';
 import type { Tensor } from '../../src/kernels/backend.ts';
 import { expectClose, relativeError } from './compare.ts';
 import { backendOf, useGpu } from './gpu.ts';
@@ -138,8 +138,8 @@ async function decisions<T extends Tensor>(model: Sequential<T>, pixels: number[
   let h = new Variable(B.fromArray(pixels, [batch, 69, 69, 3]), false);
   for (const layer of model.layers) {
     if (layer instanceof LeakyReLU) for (const v of await B.toArray(h.value)) out.push(Number(v > 0));
-    if (layer instanceof MaxPool2D) {
-      const { y, argmax } = B.maxPool2dForward(h.value);
+    if (layer instanceof Pool2D && layer.kind === 'max') {
+      const { y, argmax } = B.maxPool2dForward(h.value, layer.pool);
       out.push(...(await B.toArray(argmax)));
       B.dispose(y);
       B.dispose(argmax);

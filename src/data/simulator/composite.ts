@@ -5,9 +5,8 @@
 // the noise up to the brightest cores; a pixel whose brightest channel would
 // pass white is scaled down as a whole, keeping its hue (their eq. 4).
 // Saturated pixels have lost their colour, and are shown white.
-import { CHANNELS } from '../dataset.ts';
 import type { Scene } from './render.ts';
-import { SIZE } from './render.ts';
+import { CHANNELS, SIZE } from './render.ts';
 import { FULL_WELL, G, I, R } from './sdss.ts';
 
 /**

@@ -2,9 +2,10 @@
 // pixel. A source's spatial profile is drawn once into a scratch image and
 // then added to each band with that band's flux, since the three profiles of
 // one source differ only by their fluxes.
-import { CUTOUT_SIZE } from '../dataset.ts';
-
-export const SIZE = CUTOUT_SIZE;
+/** Cutouts are 69×69 pixels (27 arcsec at SDSS's 0.396 arcsec per pixel), as sdss.hdf5's. */
+export const SIZE = 69;
+/** Composites are RGB: red, green, blue = i, r, g. */
+export const CHANNELS = 3;
 /** The candidate sits on the central pixel. */
 export const CENTRE = (SIZE - 1) / 2;
 /** Pixel integration: a unit box has variance 1/12, added to every Gaussian drawn. */

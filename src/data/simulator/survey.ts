@@ -9,13 +9,13 @@
 // - difficulty (0-1, default 0.5): 0 gives bright, clean candidates; 0.5,
 //   candidates down to signal-to-noise 5 in r and artefacts that can pass
 //   for point sources; 1, down to signal-to-noise 2 (see classes.ts).
-import { CUTOUT_SIZE, VALUES_PER_IMAGE, type Dataset } from '../dataset.ts';
+import { checkDataset, type Dataset, type SampleShape } from '../dataset.ts';
 import { ORIGINAL_CLASSES } from '../labels.ts';
 import { Random } from '../random.ts';
 import { CLASS_SCENES } from './classes.ts';
 import { composite } from './composite.ts';
 import { saturate } from './detector.ts';
-import { Scene } from './render.ts';
+import { CHANNELS, Scene, SIZE } from './render.ts';
 import { addNoise, drawConditions } from './sky.ts';
 
 /**
@@ -24,6 +24,12 @@ import { addNoise, drawConditions } from './sky.ts';
  */
 export const PAPER_COUNTS: readonly number[] = [530, 900, 1120, 7000, 3450, 350, 6300, 590, 1530, 15];
 export const PAPER_SAMPLES = 21_785;
+
+/** The survey's cutouts: uint8 69×69 RGB composites (red, green, blue = i, r, g), preprocessed by 'scale255' per batch. */
+export const CUTOUT_SIZE = SIZE;
+export { CHANNELS };
+export const CUTOUT_SHAPE: SampleShape = [CUTOUT_SIZE, CUTOUT_SIZE, CHANNELS];
+export const VALUES_PER_IMAGE = CUTOUT_SIZE * CUTOUT_SIZE * CHANNELS;
 export const DEFAULT_DIFFICULTY = 0.5;
 
 /** Bumped whenever a change alters the simulator's output, so cached surveys are rebuilt. */
@@ -81,5 +87,6 @@ export function simulateSurvey(options: SurveyOptions, progress?: (done: number,
     if (progress && (i + 1) % 1000 === 0) progress(i + 1, n);
   }
   const ids = Array.from({ length: n }, (_, i) => String(i));
-  return { images, labels, scheme: 'original', ids, source: `simulated survey (seed ${options.seed}, difficulty ${options.difficulty}, ${n}×${CUTOUT_SIZE}×${CUTOUT_SIZE}×3)` };
+  const source = `simulated survey (seed ${options.seed}, difficulty ${options.difficulty}, ${n}×${CUTOUT_SIZE}×${CUTOUT_SIZE}×${CHANNELS})`;
+  return checkDataset({ shape: CUTOUT_SHAPE, images, preprocess: 'scale255', labels, scheme: 'original', ids, source });
 }

@@ -2,20 +2,21 @@
 // every sample of any labelled data.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { isLabelScheme, LABEL_SCHEMES, type LabelScheme } from '../../data/labels.ts';
+import { classNames, isLabelScheme, LABEL_SCHEMES, type LabelScheme } from '../../data/labels.ts';
 import { loadSplit } from '../../data/split.ts';
 import type { LossName } from '../../kernels/backend.ts';
 import { gpuBackend } from '../../kernels/gpu-backend.ts';
 import { checkOutputFolder } from '../../io/output-path.ts';
 import { openEngine } from '../../platform/node/engine.ts';
-import { MODEL_NAMES, type ModelName } from '../../nn/models.ts';
 import { DEFAULT_LOSS } from '../../nn/sequential.ts';
 import { loadCheckpoint, modelFromCheckpoint } from '../checkpoint.ts';
 import { numberOption, parseOptions, type Command } from '../command.ts';
 import { loadRunData } from '../data.ts';
 import { InputError, UsageError } from '../../errors.ts';
 import { predictAll, tally, type Tally } from '../fit.ts';
-import { savedLoss } from '../config.ts';
+import { preprocessOption, savedLoss } from '../config.ts';
+import { MODEL_CHOICES, resolveModel } from '../model-choice.ts';
+import { NETWORK_STEPS } from '../../data/samples.ts';
 import { DEFAULT_RECALL_TARGET } from '../metrics.ts';
 import { progress } from '../progress.ts';
 import { evaluate, writeReport } from '../report.ts';
@@ -29,9 +30,10 @@ usage: tsx src/train/main.ts evaluate --run DIR [options]
 options:
   --run DIR               a training run: its best.h5 on its own test split and data
   --weights FILE          a Handscan or Keras 2 checkpoint, evaluated on every sample of --data
-  --data PATH             an sdss.hdf5 file or a labelled cutout folder [the built-in simulated survey]
+  --data PATH             an HDF5 file with classes or a labelled cutout folder [the built-in simulated survey]
   --labels binary|visual|original   the label scheme the checkpoint predicts [from the run, else binary]
-  --model initial|tuned   the architecture when the file has no model_config [initial]
+  --preprocess NAME       ${NETWORK_STEPS.join(', ')} [the checkpoint's own, else scale255]
+  --model NAME|FILE.json  the architecture when the file has no model_config: ${MODEL_CHOICES} [initial]
   --recall-target R       also report the threshold reaching this recall [0.965]
   --out DIR               write report.json, report.md and plots there [--run's folder, else nothing]`;
 
@@ -42,13 +44,14 @@ async function run(argv: string[]): Promise<void> {
     data: { type: 'string' },
     labels: { type: 'string' },
     model: { type: 'string' },
+    preprocess: { type: 'string' },
     'recall-target': { type: 'string' },
     out: { type: 'string' },
   });
   if (!values.run === !values.weights) throw new UsageError('evaluate: give either --run DIR or --weights FILE');
   const recallTarget = numberOption('evaluate', 'recall-target', values['recall-target'], DEFAULT_RECALL_TARGET, (v) => v > 0 && v <= 1, 'a recall in (0, 1]');
-  const fallback = (values.model ?? 'initial') as ModelName;
-  if (!MODEL_NAMES.includes(fallback)) throw new UsageError(`evaluate: --model must be one of ${MODEL_NAMES.join(', ')}, got '${values.model}'`);
+  const fallback = resolveModel('evaluate', values.model);
+  const chosen = preprocessOption('evaluate', values.preprocess, 'scale255');
   if (values.labels !== undefined && !isLabelScheme(values.labels)) throw new UsageError(`evaluate: --labels must be one of ${LABEL_SCHEMES.join(', ')}, got '${values.labels}'`);
 
   let weights = values.weights;
@@ -56,7 +59,7 @@ async function run(argv: string[]): Promise<void> {
   let scheme = values.labels as LabelScheme | undefined;
   let out = values.out;
   let testOnly = false;
-  let modelName = fallback;
+  let modelName = fallback.label;
   let loss: LossName = DEFAULT_LOSS;
   if (values.run) {
     weights = join(values.run, 'best.h5');
@@ -72,15 +75,20 @@ async function run(argv: string[]): Promise<void> {
     testOnly = values.data === undefined;
   }
   if (out) checkOutputFolder('evaluate', 'out', out);
-  const data = await loadRunData(dataPath);
   const ckpt = await loadCheckpoint(weights!);
+  const preprocess = values.preprocess === undefined ? (ckpt.preprocess ?? 'scale255') : chosen;
+  const data = await loadRunData(dataPath, { preprocess });
   const g = await openEngine();
   try {
-    const model = modelFromCheckpoint(weights!, ckpt, gpuBackend(g), fallback);
+    const model = modelFromCheckpoint(weights!, ckpt, gpuBackend(g), (classes) => fallback.spec(classes, data.dataset.shape));
+    if (model.spec.inputShape.join('×') !== data.dataset.shape.join('×')) {
+      throw new InputError(`${weights}: the network takes ${model.spec.inputShape.join('×')} inputs, but ${data.dataset.source} gives ${data.dataset.shape.join('×')} after preprocessing ${preprocess}`);
+    }
     const labels = scheme ?? 'binary';
+    const classes = classNames(labels).length;
+    if (model.classes === 1 ? labels !== 'binary' : model.classes !== classes) throw new InputError(`${weights}: the model has ${model.classes} output${model.classes === 1 ? ' (p_real)' : 's'} but --labels ${labels} has ${classes} classes`);
     const members = testOnly ? loadSplit(join(values.run!, 'split.json'), data.dataset).test : Int32Array.from({ length: data.dataset.labels.length }, (_, i) => i);
-    const source = batchSource(data.dataset, labels, members);
-    if (source.classes !== model.classes) throw new InputError(`${weights}: the model has ${model.classes} outputs but --labels ${labels} has ${source.classes} classes`);
+    const source = batchSource(data.dataset, labels, members, model.classes);
     const bar = progress('evaluate', source.count);
     const probs = await predictAll(model, source, { onProgress: (d) => bar.update(d) });
     const t: Tally = { loss: 0, correct: 0, count: 0 };
@@ -93,7 +101,7 @@ async function run(argv: string[]): Promise<void> {
     if (out) {
       mkdirSync(out, { recursive: true });
       const name = out.split('/').filter(Boolean).pop()!;
-      await writeReport(out, { name, model: modelName, scheme: labels, simulated: data.simulated, history: [], test: e, details: { weights, adapter: g.info.name, evaluated: testOnly ? 'test split' : 'all samples' } });
+      await writeReport(out, { name, model: modelName, preprocess, scheme: labels, simulated: data.simulated, history: [], test: e, details: { weights, adapter: g.info.name, evaluated: testOnly ? 'test split' : 'all samples' } });
       console.log(`report: ${join(out, 'report.md')}`);
     }
   } finally {

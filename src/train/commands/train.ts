@@ -2,21 +2,23 @@
 // the run), train with validation every epoch, keep the weights with the
 // lowest validation loss, reload them and evaluate on the test set.
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describeCounts, labelsFor, sampleCount, type Dataset } from '../../data/dataset.ts';
 import { fitPixelBaseline, scorePixelBaseline } from '../../data/baseline.ts';
 import { classNames } from '../../data/labels.ts';
 import { loadSplit, saveSplit, stratifiedSplit, type Split } from '../../data/split.ts';
 import type { Engine } from '../../kernels/engine.ts';
+import { cpuBackend } from '../../kernels/cpu-backend.ts';
 import { gpuBackend } from '../../kernels/gpu-backend.ts';
 import { checkOutputFolder } from '../../io/output-path.ts';
 import { openEngine } from '../../platform/node/engine.ts';
-import { modelSpec } from '../../nn/models.ts';
+import type { ModelSpec } from '../../nn/spec.ts';
 import { makeOptimizer } from '../../nn/optimizers.ts';
 import { Sequential } from '../../nn/sequential.ts';
 import { applyWeights, loadCheckpoint, saveCheckpoint, type TrainingState } from '../checkpoint.ts';
 import { parseOptions, type Command } from '../command.ts';
 import { describeConfig, resolveConfig, savedLoss, TRAIN_OPTIONS, type RunConfig } from '../config.ts';
+import { resolveModel } from '../model-choice.ts';
 import { loadRunData } from '../data.ts';
 import { InputError, UsageError } from '../../errors.ts';
 import { epochOrder, predictAll, tally, trainEpoch, wentDead, type Tally } from '../fit.ts';
@@ -25,14 +27,20 @@ import { progress } from '../progress.ts';
 import { binaryEvaluation, evaluate, writeReport } from '../report.ts';
 import { batchSource } from '../source.ts';
 
-const help = `handscan train: train one of the paper's networks and report on its test set
+const help = `handscan train: train a network and report on its test set
 
 usage: tsx src/train/main.ts train [options]      (npm start runs this with the defaults)
 
 options:
-  --model initial|tuned     the paper's initial (RMSprop) or tuned (Adam, dropout) network [initial]
-  --data PATH               an sdss.hdf5 file or a folder of PNG cutouts (one sub-folder per class)
+  --model NAME|FILE.json    initial: the paper's initial network (RMSprop); tuned: its tuned one
+                            (Adam, dropout); braai: ZTF's VGG6 (Adam at 3e-4, one sigmoid output,
+                            binary labels); or a Keras Sequential architecture file
+                            (model.to_json(), as braai's *.architecture.json) [initial]
+                            Built-in networks take their input shape from the data.
+  --data PATH               an HDF5 file, a folder of PNG or FITS cutouts (one sub-folder per class)
                             [the built-in simulated survey, generated and cached on first use]
+  --preprocess NAME         how pixels become the network's input: scale255 (x/255), braai,
+                            braai-rows or none (\`handscan preprocess --list\`) [scale255]
   --labels binary|visual|original   real/bogus (paper), 3 visual or 10 original classes [binary]
   --preset paper|quick      paper: the notebook's optimizer, batch size and epochs (50 initial,
                             200 tuned), for a GPU; quick: the same with 6 epochs of 3,072 samples,
@@ -78,18 +86,23 @@ async function run(argv: string[]): Promise<void> {
     if (!existsSync(last)) throw new InputError(`${dir}: no last.h5 checkpoint to resume from`);
     state = (await loadCheckpoint(last)).state;
     if (!state) throw new InputError(`${last}: a checkpoint without training state (a Keras file?) cannot be resumed`);
-    config = { ...state.config, loss: savedLoss(state.config), epochs: values.epochs === undefined ? state.config.epochs : resolveConfig({ epochs: values.epochs }, true).epochs };
+    // A run saved before --preprocess existed read uint8 cutouts through scale255.
+    config = { ...state.config, preprocess: state.config.preprocess ?? 'scale255', loss: savedLoss(state.config), epochs: values.epochs === undefined ? state.config.epochs : resolveConfig({ epochs: values.epochs }, true).epochs };
   } else {
     // The preset's default depends on the adapter: resolved again once it is known.
     config = resolveConfig(values, true);
-    dir = values.out ?? join('runs', `${config.model}-${config.labels}-seed${config.seed}`);
+    dir = values.out ?? join('runs', `${basename(config.model).replace(/\.architecture\.json$|\.json$/, '')}-${config.labels}-seed${config.seed}`);
     if (existsSync(join(dir, 'last.h5')) && !values['dry-run']) {
       throw new UsageError(`train: ${dir} already holds a run; continue it with --resume --out ${dir}, or choose another --out`);
     }
   }
   checkOutputFolder('train', 'out', dir);
-  const data = await loadRunData(config.data);
+  const data = await loadRunData(config.data, { preprocess: config.preprocess });
   const labels = labelsFor(data.dataset, config.labels);
+  // Checked before the GPU opens too: the network must fit the data and the labels.
+  const classes = classNames(config.labels).length;
+  const spec = resolveModel('train', config.model).spec(classes, data.dataset.shape);
+  checkOutputs(config, Sequential.build(spec, cpuBackend, 0).classes, classes);
   const splitPath = join(dir, 'split.json');
   const split: Split = existsSync(splitPath) ? loadSplit(splitPath, data.dataset) : stratifiedSplit(data.dataset.labels, config.seed);
 
@@ -104,24 +117,30 @@ async function run(argv: string[]): Promise<void> {
     if (values['dry-run']) return;
     mkdirSync(dir, { recursive: true });
     if (!existsSync(splitPath)) await saveSplit(splitPath, split, data.dataset);
-    await trainRun(g, dir, config, state, data.dataset, split, data.simulated);
+    await trainRun(g, dir, config, spec, state, data.dataset, split, data.simulated);
   } finally {
     g.destroy();
   }
 }
 
-async function trainRun(g: Engine, dir: string, config: RunConfig, resumed: TrainingState | null, dataset: Dataset, split: Split, simulated: boolean): Promise<void> {
+/** A sigmoid head (1 output) trains on binary labels; a softmax head needs one output per class. */
+function checkOutputs(config: RunConfig, outputs: number, classes: number): void {
+  if (outputs === 1 ? config.labels === 'binary' : outputs === classes) return;
+  const has = outputs === 1 ? 'one sigmoid output (p_real), so it trains on --labels binary' : `${outputs} outputs`;
+  throw new UsageError(`train: ${config.model} has ${has}, but --labels ${config.labels} has ${classes} classes`);
+}
+
+async function trainRun(g: Engine, dir: string, config: RunConfig, spec: ModelSpec, resumed: TrainingState | null, dataset: Dataset, split: Split, simulated: boolean): Promise<void> {
   const adapter = g.info.name;
   const backend = gpuBackend(g);
-  const spec = modelSpec(config.model, classNames(config.labels).length);
   const model = Sequential.build(spec, backend, config.seed, config.loss);
   const largestBatch = Math.floor(g.maxTensorBytes / (4 * model.largestActivation()));
   if (config.batchSize > largestBatch) throw new UsageError(`train: --batch-size ${config.batchSize} does not fit this adapter's ${(g.maxTensorBytes / 2 ** 20).toFixed(0)} MiB buffers; at most ${largestBatch}`);
   const optimizer = makeOptimizer(config.optimizer, backend, model.parameters(), config.lr);
   const lastPath = join(dir, 'last.h5');
   const bestPath = join(dir, 'best.h5');
-  const train = batchSource(dataset, config.labels, split.train);
-  const validation = batchSource(dataset, config.labels, split.validation);
+  const train = batchSource(dataset, config.labels, split.train, model.classes);
+  const validation = batchSource(dataset, config.labels, split.validation, model.classes);
   const history: EpochHistory[] = resumed?.history ?? [];
   let best = { epoch: resumed?.bestEpoch ?? 0, valLoss: resumed?.bestValLoss ?? Infinity };
   if (resumed) {
@@ -161,9 +180,9 @@ async function trainRun(g: Engine, dir: string, config: RunConfig, resumed: Trai
     const improved = h.valLoss! < best.valLoss;
     if (improved) {
       best = { epoch, valLoss: h.valLoss! };
-      await saveCheckpoint(bestPath, model);
+      await saveCheckpoint(bestPath, model, { preprocess: config.preprocess });
     }
-    await saveCheckpoint(lastPath, model, optimizer, { epoch, history, bestEpoch: best.epoch, bestValLoss: best.valLoss, config });
+    await saveCheckpoint(lastPath, model, { preprocess: config.preprocess, optimizer, state: { epoch, history, bestEpoch: best.epoch, bestValLoss: best.valLoss, config } });
     bar.finish(
       `loss ${h.loss.toFixed(4)} - accuracy ${h.accuracy.toFixed(4)} - val_loss ${h.valLoss!.toFixed(4)} - val_accuracy ${h.valAccuracy!.toFixed(4)} - ${(part.length / seconds).toFixed(1)} img/s - ${seconds.toFixed(0)}s${improved ? ` (best so far: saved ${bestPath})` : ''}`,
     );
@@ -172,7 +191,7 @@ async function trainRun(g: Engine, dir: string, config: RunConfig, resumed: Trai
   console.log(`reloading the weights of epoch ${best.epoch} (lowest validation loss ${best.valLoss.toFixed(4)})`);
   const bestCkpt = await loadCheckpoint(bestPath);
   applyWeights(bestPath, model, bestCkpt.weights);
-  const test = batchSource(dataset, config.labels, split.test);
+  const test = batchSource(dataset, config.labels, split.test, model.classes);
   const t0 = performance.now();
   const probs = await predictAll(model, test);
   const testSeconds = (performance.now() - t0) / 1000;
@@ -190,6 +209,7 @@ async function trainRun(g: Engine, dir: string, config: RunConfig, resumed: Trai
   await writeReport(dir, {
     name,
     model: config.model,
+    preprocess: config.preprocess,
     scheme: config.labels,
     simulated,
     history,
