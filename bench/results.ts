@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AdapterDescription } from '../src/kernels/engine.ts';
 import { writeFileAtomic } from '../src/io/atomic-file.ts';
+import type { DecodeFigures } from './decode.ts';
 import type { KernelResults } from './kernels.ts';
 import type { InferFigures, TrainFigures } from './whole-step.ts';
 
@@ -65,8 +66,10 @@ export interface Results {
   bench?: {
     run: RunInfo;
     quick: boolean;
-    train: { initial: TrainFigures | Failed; tuned: TrainFigures | Failed };
-    infer: { initial: InferFigures | Failed };
+    /** braai and decode are absent from results measured before braai was a built-in model. */
+    train: { initial: TrainFigures | Failed; tuned: TrainFigures | Failed; braai?: TrainFigures | Failed };
+    infer: { initial: InferFigures | Failed; braai?: InferFigures | Failed };
+    decode?: DecodeFigures;
   };
   kernels?: { run: RunInfo; results: KernelResults } | Skipped;
   peers?: PeersSection;
@@ -130,7 +133,7 @@ export function checks(r: Results): [string, string, boolean][] {
     for (const f of r.kernels.results.failures) out.push([`${f.op} ${f.layer} batch ${f.batch} runs`, f.error, false]);
   }
   if (r.bench) {
-    for (const t of [r.bench.train.initial, r.bench.train.tuned]) {
+    for (const t of trained(r.bench)) {
       if (isFailed(t)) {
         out.push([`${t.model} net trains at batch ${t.batch}`, t.failed, false]);
         continue;
@@ -138,12 +141,21 @@ export function checks(r: Results): [string, string, boolean][] {
       const [first, last] = [t.memory[0], t.memory[t.memory.length - 1]];
       out.push([`${t.model} net: no GPU buffer growth over ${t.epochs} epochs after the warm-up`, `${first.buffers} → ${last.buffers} buffers, ${mib(first.bytes_allocated)} → ${mib(last.bytes_allocated)} MiB`, t.gpu_memory_stable]);
     }
-    const infer = r.bench.infer.initial;
-    const failure = isFailed(infer) ? infer.failed : infer.failed_batch?.error;
-    if (failure) out.push([`inference at batch 256 runs`, failure, false]);
+    for (const infer of inferred(r.bench)) {
+      const failure = isFailed(infer) ? infer.failed : infer.failed_batch?.error;
+      if (failure) out.push([`inference, ${infer.model} net, at batch 256 runs`, failure, false]);
+    }
+    const [decode, braai] = [r.bench.decode, r.bench.infer.braai];
+    if (decode && braai && !isFailed(braai)) {
+      out.push([`decoding ${decode.packets.toLocaleString('en-US')} ZTF packets is faster than braai scores them`, `${num(decode.packets_per_s)} packets/s decoded, ${num(braai.images_per_s)} images/s scored`, decode.packets_per_s > braai.images_per_s]);
+    }
   }
   return out;
 }
+
+type Bench = NonNullable<Results['bench']>;
+const trained = (b: Bench) => [b.train.initial, b.train.tuned, ...(b.train.braai ? [b.train.braai] : [])];
+const inferred = (b: Bench) => [b.infer.initial, ...(b.infer.braai ? [b.infer.braai] : [])];
 
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 const num = (x: number, digits = 1) => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -207,9 +219,9 @@ export function renderMarkdown(r: Results): string {
     '',
   ];
   if (r.bench) {
-    const nets = [trainRows(r.bench.train.initial), trainRows(r.bench.train.tuned)];
+    const nets = trained(r.bench).map(trainRows);
     const pick = (key: 'speed' | 'epoch' | 'peak' | 'growth') => nets.flatMap((n) => ('failed' in n ? (key === 'speed' ? [n.failed] : []) : [n[key]]));
-    const infer = r.bench.infer.initial;
+    const decode = r.bench.decode;
     lines.push(`## Whole steps`, '', `\`${r.bench.run.command}\`, ${r.bench.run.date}, ${num(r.bench.run.duration_s, 0)} s.`, '');
     lines.push(...loadNote(r.bench.run));
     lines.push(
@@ -217,16 +229,21 @@ export function renderMarkdown(r: Results): string {
         ['figure', 'median (min–max)', 'how'],
         [
           ...pick('speed'),
-          isFailed(infer)
-            ? [`inference, ${infer.model} net, batch ${infer.batch}`, '**failed**', infer.failed]
-            : [`inference, ${infer.model} net, batch ${infer.batch}${infer.failed_batch ? ` (batch ${infer.failed_batch.batch} **failed**: ${infer.failed_batch.error})` : ''}`, `${rate(infer)} images/s`, `${infer.passes} passes of ${infer.images_per_pass} images through predictAll after one warm-up pass${capped(infer)}`],
+          ...inferred(r.bench).map((infer) =>
+            isFailed(infer)
+              ? [`inference, ${infer.model} net, batch ${infer.batch}`, '**failed**', infer.failed]
+              : [`inference, ${infer.model} net, batch ${infer.batch}${infer.failed_batch ? ` (batch ${infer.failed_batch.batch} **failed**: ${infer.failed_batch.error})` : ''}`, `${rate(infer)} images/s`, `${infer.passes} passes of ${infer.images_per_pass} images through predictAll after one warm-up pass${capped(infer)}`],
+          ),
+          ...(decode
+            ? [[`decoding ${decode.packets.toLocaleString('en-US')} ZTF alert packets into braai's input`, `${rate({ images_per_s: decode.packets_per_s, images_per_s_min: decode.packets_per_s_min, images_per_s_max: decode.packets_per_s_max })} packets/s`, `readAlertSet (Avro, gunzip, FITS, the braai step) on the fixture packets held in memory, ${decode.passes} passes after one warm-up; ${num(decode.seconds)} s a pass`]]
+            : []),
           ...pick('epoch'),
           ...pick('peak'),
           ...pick('growth'),
         ],
       ),
       '',
-      'Training goes through `trainEpoch` and inference through `predictAll` (src/train/fit.ts), fed by the real batch source from random uint8 cutouts; times are wall clock, from the epoch\'s first upload to its last readback.',
+      'Training goes through `trainEpoch` and inference through `predictAll` (src/train/fit.ts), fed by the real batch source from random cutouts (uint8 69×69×3 for the paper\'s networks, float32 63×63×3 for braai); times are wall clock, from the epoch\'s first upload to its last readback.',
       '',
     );
   }

@@ -1,9 +1,11 @@
-// npm run bench [-- --quick]: whole-step figures (training both networks,
-// inference, an epoch, peak memory, memory growth) and, without --quick, every
-// kernel at the paper's shapes. Writes bench/results.json and bench/RESULTS.md.
+// npm run bench [-- --quick]: whole-step figures (training the paper's two
+// networks and braai, inference, an epoch, peak memory, memory growth, alert
+// packets decoded) and, without --quick, every kernel at the paper's shapes.
+// Writes bench/results.json and bench/RESULTS.md.
 import { parseArgs } from 'node:util';
 import { gpuBackend } from '../src/kernels/gpu-backend.ts';
 import { openEngine } from '../src/platform/node/engine.ts';
+import { measureDecode } from './decode.ts';
 import { measureKernels } from './kernels.ts';
 import { checks, hostInfo, isFailed, mergeResults, readResults, RESULTS_JSON, RESULTS_MD, startRun, writeResults, type Failed, type Results } from './results.ts';
 import { GpuTimer, printTable } from './timing.ts';
@@ -19,15 +21,22 @@ const info = g.info;
 console.log(`${command}: ${info.name}${info.software ? ' (CPU implementation: short epochs, the full epoch extrapolated)' : ''}`);
 const p = plan(info.software, quick);
 
+/** A folder of 10,000 packets: the issue's measure of decoding against scoring. */
+const DECODE_PACKETS = 10_000;
 const fmt = (x: number, d = 1) => x.toFixed(d);
 const mib = (bytes: number) => `${fmt(bytes / 2 ** 20)} MiB`;
 const whole = startRun(command);
 console.log(`training: 1 warm-up + ${p.epochs} timed epochs of ${p.trainImages.initial} (initial, batch 64) and ${p.trainImages.tuned} images (tuned, batch 128)`);
 const initial = await orFailed('initial', 64, () => measureTraining(g, B, 'initial', 64, p));
 const tuned = await orFailed('tuned', 128, () => measureTraining(g, B, 'tuned', 128, p));
-console.log(`inference: 1 warm-up + ${p.passes} timed passes over ${p.inferImages} images (batch 256)`);
+console.log(`training braai: 1 warm-up + ${p.epochs} timed epochs of ${p.trainImages.braai} images (batch 64, 63×63×3)`);
+const braaiTrain = await orFailed('braai', 64, () => measureTraining(g, B, 'braai', 64, p));
+console.log(`inference: 1 warm-up + ${p.passes} timed passes over ${p.inferImages} images (batch 256), initial and braai`);
 const infer = await orFailed('initial', 256, () => measureInferenceOrHalf(g, B, 'initial', 256, p));
-const bench = { run: whole.finish(), quick, train: { initial, tuned }, infer: { initial: infer } };
+const braaiInfer = await orFailed('braai', 256, () => measureInferenceOrHalf(g, B, 'braai', 256, p));
+console.log(`decoding: ${DECODE_PACKETS} ZTF packets into braai's input, 1 warm-up + ${quick ? 1 : 3} timed passes`);
+const decode = measureDecode(DECODE_PACKETS, quick ? 1 : 3);
+const bench = { run: whole.finish(), quick, train: { initial, tuned, braai: braaiTrain }, infer: { initial: infer, braai: braaiInfer }, decode };
 const rate = (f: InferFigures | TrainFigures | Failed) =>
   isFailed(f) ? `FAILED: ${f.failed}` : `${fmt(f.images_per_s)} images/s (${fmt(f.images_per_s_min)}-${fmt(f.images_per_s_max)})${'failed_batch' in f && f.failed_batch ? ` at batch ${f.batch} (batch ${f.failed_batch.batch} FAILED, see above)` : ''}`;
 printTable(
@@ -35,8 +44,11 @@ printTable(
   [
     ['train initial, batch 64', rate(initial)],
     ['train tuned, batch 128', rate(tuned)],
+    ['train braai, batch 64', rate(braaiTrain)],
     ['infer initial, batch 256', rate(infer)],
-    ...[initial, tuned].flatMap((t) =>
+    ['infer braai, batch 256', rate(braaiInfer)],
+    [`decode ${DECODE_PACKETS} ZTF packets (braai)`, `${fmt(decode.packets_per_s)} packets/s (${fmt(decode.packets_per_s_min)}-${fmt(decode.packets_per_s_max)}), ${fmt(decode.seconds)} s`],
+    ...[initial, tuned, braaiTrain].flatMap((t) =>
       isFailed(t)
         ? []
         : [

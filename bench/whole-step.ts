@@ -1,10 +1,10 @@
 // Whole-step figures, measured through the same loops users run: trainEpoch
 // (one submit per step, probabilities read back every 8 steps) and predictAll,
-// fed by the real batch source (uint8 cutouts converted to float32 per batch).
+// fed by the real batch source (uint8 cutouts converted to float32 per batch,
+// or braai's float32 input).
 // Repetitions are epochs, so the same run shows the speed, its spread, and
 // whether GPU memory grows from one epoch to the next.
-import type { Dataset } from '../src/data/dataset.ts';
-import { CUTOUT_SHAPE, VALUES_PER_IMAGE } from '../src/data/simulator/survey.ts';
+import { valuesPerSample, type Dataset } from '../src/data/dataset.ts';
 import { mulberry32 } from '../src/nn/init.ts';
 import type { Backend } from '../src/kernels/backend.ts';
 import type { Engine, GpuTensor } from '../src/kernels/engine.ts';
@@ -41,19 +41,27 @@ export interface Plan {
  */
 export function plan(software: boolean, quick: boolean): Plan {
   const epochs = quick ? 3 : 10;
-  if (software) return { trainImages: { initial: 2 * 64, tuned: 128 }, epochs, inferImages: 2 * 256, passes: quick ? 3 : 5 };
-  return { trainImages: { initial: EPOCH_IMAGES, tuned: EPOCH_IMAGES }, epochs, inferImages: EPOCH_IMAGES, passes: quick ? 3 : 10 };
+  if (software) return { trainImages: { initial: 2 * 64, tuned: 128, braai: 4 * 64 }, epochs, inferImages: 2 * 256, passes: quick ? 3 : 5 };
+  return { trainImages: { initial: EPOCH_IMAGES, tuned: EPOCH_IMAGES, braai: EPOCH_IMAGES }, epochs, inferImages: EPOCH_IMAGES, passes: quick ? 3 : 10 };
 }
 
-/** `count` samples (binary labels) cycling through random uint8 cutouts. */
-function randomSamples(count: number, seed: number) {
+/**
+ * `count` samples (binary labels) for `model`, cycling through random
+ * cutouts of its input shape: uint8 for the paper's networks (scaled per
+ * batch, as sdss.hdf5 is), float32 for braai (preprocessed when read, as
+ * alert packets are).
+ */
+function randomSamples(model: Sequential<GpuTensor>, count: number, seed: number) {
   const random = mulberry32(seed);
   const distinct = Math.min(count, DISTINCT_IMAGES);
-  const images = Uint8Array.from({ length: distinct * VALUES_PER_IMAGE }, () => Math.floor(random() * 256));
+  const shape = model.spec.inputShape;
+  const values = distinct * valuesPerSample(shape);
+  const float = model.head === 'sigmoid';
+  const images = float ? Float32Array.from({ length: values }, () => random() / 64) : Uint8Array.from({ length: values }, () => Math.floor(random() * 256));
   const labels = Uint8Array.from({ length: distinct }, () => (random() < 0.5 ? 0 : 1));
   const ids = Array.from({ length: distinct }, (_, i) => String(i));
-  const dataset: Dataset = { shape: CUTOUT_SHAPE, images, preprocess: 'scale255', labels, scheme: 'binary', ids, source: 'random cutouts' };
-  return batchSource(dataset, 'binary', Int32Array.from({ length: count }, (_, i) => i % distinct));
+  const dataset: Dataset = { shape, images, preprocess: float ? 'braai' : 'scale255', labels, scheme: 'binary', ids, source: 'random cutouts' };
+  return batchSource(dataset, 'binary', Int32Array.from({ length: count }, (_, i) => i % distinct), model.classes);
 }
 
 /** The pool's counters after an epoch, with the host's memory beside them. */
@@ -107,7 +115,7 @@ export async function measureTraining(g: Engine, B: Backend<GpuTensor>, name: Mo
   const protocol = paperProtocol(name);
   const optimizer = makeOptimizer(protocol.optimizer, B, model.parameters(), protocol.lr);
   const images = p.trainImages[name];
-  const source = randomSamples(images, seed);
+  const source = randomSamples(model, images, seed);
   const epoch = (e: number) =>
     checked(g, `training the ${name} net at batch ${batch}`, async () => {
       const t0 = performance.now();
@@ -163,7 +171,7 @@ export interface InferFigures {
 /** predictAll over plan.inferImages images, 1 + plan.passes times, on engine `g` through its backend `B`. */
 export async function measureInference(g: Engine, B: Backend<GpuTensor>, name: ModelName, batch: number, p: Plan, seed = 1): Promise<InferFigures> {
   const model = Sequential.build(modelSpec(name), B, seed);
-  const source = randomSamples(p.inferImages, seed);
+  const source = randomSamples(model, p.inferImages, seed);
   const pass = () =>
     checked(g, `inference with the ${name} net at batch ${batch}`, async () => {
       await g.sync();

@@ -9,20 +9,21 @@
 //
 // Slots: read as vec4s, x's vec4 i holds channels (4i + 0..3) mod C, which
 // recur every P = C/gcd(C, 4) vec4s (4·P values are whole rows): vec4 i is in
-// slot i mod P. Each invocation of the kernels over x takes vec4s of one
-// slot, so that it looks up its four channels' parameters once and then
-// streams whole vec4s, whatever C is. lavapipe loads lane by lane, and a
-// lookup per value costs about 15× the streaming itself.
+// slot i mod P, and block b is vec4s [b·P, b·P + P), one of each slot. The
+// kernels over x run workgroups of WG_X slots (min(P, 256)) × WG_Y lanes (a
+// power of two), so that an invocation looks up its four channels' parameters
+// once and then streams whole vec4s of its slot, consecutive invocations
+// reading consecutive vec4s, for any C and without an integer division
+// (lavapipe's per-lane lookups and divisions cost several times the
+// streaming itself).
 //
 // Per-channel sums over the M rows run in two stages, each in a fixed order,
 // so that a result repeats bit for bit:
-//   1. centredSums, gradientSums: block b is vec4s [b·P, b·P + P), one of each
-//      slot. Workgroup (chunk, g) covers blocks [chunk·chunkBlocks,
-//      +chunkBlocks) of slots [g·TP, +TP), TP = min(P, WG_X): invocation
-//      j·TP + l adds slot l of blocks j, j + RL, j + 2·RL, … (RL = ⌊WG_X/TP⌋
-//      lanes), so that consecutive invocations read consecutive vec4s. The
-//      lanes of x's last vec4 past its n values add 0. A tree over the lanes
-//      in workgroup memory leaves one pair per (chunk, slot).
+//   1. centredSums, gradientSums: workgroup (chunk, g) covers blocks
+//      [chunk·chunkBlocks, +chunkBlocks) of slots [g·WG_X, +WG_X); lane j
+//      adds its slot of blocks j, j + WG_Y, j + 2·WG_Y, …, where the lanes of
+//      x's last vec4 past its n values add 0. A tree over the lanes in
+//      workgroup memory leaves one pair per (chunk, slot).
 //   2. statisticsFinal, gradientFinal: one invocation per channel c adds, for
 //      each chunk in order, the vec4 lanes that hold c (4·slot + lane ≡ c mod
 //      C); the dispatcher keeps chunks ≤ 1024.
@@ -31,23 +32,21 @@
 // which gives the variance as (Σd² − (Σd)²/M)/M with d = x − mean, free of
 // the cancellation of E[x²] − E[x]² when |mean| ≫ std, and refines the mean
 // by Σd/M. The gradient's pass sums dy and dy·(x − mean).
-// forward, inputGradient: invocation t takes VEC4S vec4s of slot t mod P,
-// P apart, from a group of P·VEC4S consecutive vec4s (1-D index folded over
-// x and y of the grid, dispatch1d); the *Tail entry points then do the last
+// forward, inputGradient: invocation (slot, y) takes its slot of blocks
+// y·VEC4S … y·VEC4S + VEC4S − 1; the *Tail entry points then do the last
 // n mod 4 values, one invocation each.
-// movingAverage: one invocation per value (there are C).
+// movingAverage: one invocation per value, a 1-D index folded over x and y of
+// the grid (dispatch1d).
 
-override WG_X: u32 = 256;
+override WG_X: u32 = 64;
+override WG_Y: u32 = 1;
 override VEC4S: u32;
 
 struct Reduction {
   n: u32,
   c: u32,
   period: u32,      // P
-  tileSlots: u32,   // TP
-  rowLanes: u32,    // RL
-  treeHalf: u32,    // the tree's first step: half the power of two ≥ RL (0 for RL = 1)
-  chunkBlocks: u32, // blocks per workgroup of stage 1
+  chunkBlocks: u32, // blocks per workgroup of stage 1, a multiple of WG_Y
   chunks: u32,
   epsilon: f32,     // gradientFinal's; 0 for the statistics
 }
@@ -59,51 +58,52 @@ struct Reduction {
 @group(0) @binding(3) var<storage, read> dy4: array<vec4f>; // gradientSums, inputGradient
 @group(0) @binding(4) var<uniform> r: Reduction; // gradientSums and stage 2
 
-var<workgroup> tile: array<mat2x4f, WG_X>;
+var<workgroup> tile: array<mat2x4f, WG_X * WG_Y>;
 
-// The channels of the values of vec4 i (or of any vec4 of its slot).
-fn channels4(i: u32, c: u32) -> vec4u { return (4u * i + vec4u(0u, 1u, 2u, 3u)) % c; }
+// The channels of slot q's values, (4q + 0..3) mod C: 4q + 3 < 4P ≤ 4C, so
+// that three conditional subtractions do.
+fn channels4(q: u32, c: u32) -> vec4u {
+  var v = 4u * q + vec4u(0u, 1u, 2u, 3u);
+  for (var k = 0u; k < 3u; k++) { v -= select(vec4u(0u), vec4u(c), v >= vec4u(c)); }
+  return v;
+}
 
 fn center4(ch: vec4u) -> vec4f { return vec4f(center[ch.x], center[ch.y], center[ch.z], center[ch.w]); }
 
 // Which lanes of vec4 i are among x's n values.
 fn inside(i: u32, n: u32) -> vec4<bool> { return 4u * i + vec4u(0u, 1u, 2u, 3u) < vec4u(n); }
 
-// The slot of invocation `lid` of workgroup `wid`, and its blocks first,
-// first + RL, … below end (none for an invocation past the tile or the slots).
+// An invocation's slot (clamped to the last for one past them, which then
+// adds nothing) and its blocks first, first + WG_Y, … below end.
 struct Lane { slot: u32, first: u32, end: u32 }
 
-fn laneOf(q: Reduction, lid: u32, wid: vec3u) -> Lane {
-  let slot = wid.y * q.tileSlots + lid % q.tileSlots;
-  let j = lid / q.tileSlots;
+fn laneOf(q: Reduction, lid: vec3u, wid: vec3u) -> Lane {
+  let slot = wid.y * WG_X + lid.x;
   let start = wid.x * q.chunkBlocks;
-  let inTile = j < q.rowLanes && slot < q.period;
-  return Lane(slot, start + j, select(0u, start + q.chunkBlocks, inTile));
+  return Lane(min(slot, q.period - 1u), start + lid.y, select(0u, start + q.chunkBlocks, slot < q.period));
 }
 
 // Adds each slot's lanes in a fixed tree and writes the workgroup's pair for
 // each of its slots.
-fn reduceTile(q: Reduction, lid: u32, wid: vec3u, s: mat2x4f) {
-  tile[lid] = s;
+fn reduceTile(q: Reduction, lid: vec3u, wid: vec3u, s: mat2x4f) {
+  let t = lid.y * WG_X + lid.x;
+  tile[t] = s;
   workgroupBarrier();
-  let j = lid / q.tileSlots;
-  for (var half = q.treeHalf; half > 0u; half >>= 1u) {
-    // Lanes at or past RL hold nothing; lane j + half is never written in the
-    // step that reads it.
-    if (j < half && j + half < q.rowLanes) { tile[lid] += tile[lid + half * q.tileSlots]; }
+  for (var half = WG_Y / 2u; half > 0u; half >>= 1u) {
+    if (lid.y < half) { tile[t] += tile[t + half * WG_X]; }
     workgroupBarrier();
   }
-  let slot = wid.y * q.tileSlots + lid;
-  if (lid < q.tileSlots && slot < q.period) { partials[wid.x * q.period + slot] = tile[lid]; }
+  let slot = wid.y * WG_X + lid.x;
+  if (lid.y == 0u && slot < q.period) { partials[wid.x * q.period + slot] = tile[t]; }
 }
 
 // Σd and Σd² with d = x − center.
-@compute @workgroup_size(WG_X)
-fn centredSums(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+@compute @workgroup_size(WG_X, WG_Y)
+fn centredSums(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
   let lane = laneOf(centred, lid, wid);
   let c4 = center4(channels4(lane.slot, centred.c));
   var s = mat2x4f();
-  for (var b = lane.first; b < lane.end; b += centred.rowLanes) {
+  for (var b = lane.first; b < lane.end; b += WG_Y) {
     let i = b * centred.period + lane.slot;
     if (4u * i >= centred.n) { break; }
     let d = select(vec4f(0.0), x4[i] - c4, inside(i, centred.n));
@@ -113,12 +113,12 @@ fn centredSums(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id)
 }
 
 // Σdy and Σdy·(x − center), center the batch mean.
-@compute @workgroup_size(WG_X)
-fn gradientSums(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+@compute @workgroup_size(WG_X, WG_Y)
+fn gradientSums(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
   let lane = laneOf(r, lid, wid);
   let c4 = center4(channels4(lane.slot, r.c));
   var s = mat2x4f();
-  for (var b = lane.first; b < lane.end; b += r.rowLanes) {
+  for (var b = lane.first; b < lane.end; b += WG_Y) {
     let i = b * r.period + lane.slot;
     if (4u * i >= r.n) { break; }
     let valid = inside(i, r.n);
@@ -173,12 +173,6 @@ fn gradientFinal(@builtin(global_invocation_id) gid: vec3u) {
 // forward and inputGradient (count = M, for inputGradient).
 struct Elementwise { n: u32, c: u32, period: u32, epsilon: f32, count: f32 }
 
-// The first of invocation t's vec4s; the others follow P apart.
-fn firstVec4(gid: vec3u, groups: vec3u, period: u32) -> u32 {
-  let t = gid.x + gid.y * groups.x * WG_X;
-  return (t / period) * period * VEC4S + t % period;
-}
-
 // forward: y = (x − mean)·scale + beta, scale = gamma/√(variance + ε).
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> variance: array<f32>;
@@ -199,12 +193,12 @@ fn forwardLanes(ch: vec4u) -> mat3x4f {
 
 fn normalized(v: vec4f, t: mat3x4f) -> vec4f { return (v - t[0]) * t[1] + t[2]; }
 
-@compute @workgroup_size(WG_X)
-fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let first = (gid.x + gid.y * groups.x * WG_X) * VEC4S;
-  let t = forwardLanes(channels4(first, fp.c));
+@compute @workgroup_size(WG_X, WG_Y)
+fn forward(@builtin(global_invocation_id) gid: vec3u) {
+  if (gid.x >= fp.period) { return; }
+  let t = forwardLanes(channels4(gid.x, fp.c));
   for (var j = 0u; j < VEC4S; j++) {
-    let i = first + j;
+    let i = (gid.y * VEC4S + j) * fp.period + gid.x;
     if (i < fp.n / 4u) { y4[i] = normalized(x4[i], t); }
   }
 }
@@ -238,12 +232,12 @@ fn backwardLanes(ch: vec4u) -> mat4x4f {
 
 fn inputGrad(v: vec4f, g: vec4f, t: mat4x4f) -> vec4f { return t[1] * g - t[2] - (v - t[0]) * t[3]; }
 
-@compute @workgroup_size(WG_X)
-fn inputGradient(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let first = firstVec4(gid, groups, bp.period);
-  let t = backwardLanes(channels4(first, bp.c));
+@compute @workgroup_size(WG_X, WG_Y)
+fn inputGradient(@builtin(global_invocation_id) gid: vec3u) {
+  if (gid.x >= bp.period) { return; }
+  let t = backwardLanes(channels4(gid.x, bp.c));
   for (var j = 0u; j < VEC4S; j++) {
-    let i = first + j * bp.period;
+    let i = (gid.y * VEC4S + j) * bp.period + gid.x;
     if (i < bp.n / 4u) { dx4[i] = inputGrad(x4[i], dy4[i], t); }
   }
 }

@@ -185,26 +185,34 @@ fn quadOffset(s: Filter, q: u32) -> vec3i {
 }
 
 // Where output pixel m reads tap (0, 0): its input row h and column w (in
-// the padding at the borders) and its image's first input pixel. The same
-// as conv2d.wgsl's, which this file does not compile with (WGSL has no include).
-struct PixelAt { h: i32, w: i32, image: i32 }
+// the padding at the borders) and the vec4 index of x there, x[n, h, w, 0],
+// which may lie outside x. The same as conv2d.wgsl's, which this file does
+// not compile with (WGSL has no include).
+struct PixelAt { h: i32, w: i32, at: i32 }
 
 fn pixelAt(s: Filter, m: u32) -> PixelAt {
   let rows = m / s.Wo;
-  return PixelAt(i32((rows % s.Ho) * s.SH) - i32(s.padTop), i32((m % s.Wo) * s.SW) - i32(s.padLeft), i32((rows / s.Ho) * s.H * s.W));
+  let h = i32((rows % s.Ho) * s.SH) - i32(s.padTop);
+  let w = i32((m % s.Wo) * s.SW) - i32(s.padLeft);
+  return PixelAt(h, w, ((i32((rows / s.Ho) * s.H) + h) * i32(s.W) + w) * i32(s.C4));
 }
 
-// The next output pixel's PixelAt, stepped without division: a vector
-// division costs more than a whole reduction step on lavapipe.
+// The next output pixel's PixelAt, stepped without division (a vector
+// division costs more than a whole reduction step on lavapipe) nor
+// multiplication.
 fn nextPixel(s: Filter, pixel: PixelAt) -> PixelAt {
   var next = pixel;
   next.w += i32(s.SW);
+  next.at += i32(s.SW * s.C4);
   let wrap = next.w == i32(s.Wo * s.SW) - i32(s.padLeft);
   next.w = select(next.w, -i32(s.padLeft), wrap);
   next.h = select(next.h, next.h + i32(s.SH), wrap);
+  // To the row SH below, back at the row's start.
+  next.at = select(next.at, next.at + (i32(s.SH * s.W) - i32(s.Wo * s.SW)) * i32(s.C4), wrap);
   let nextImage = next.h == i32(s.Ho * s.SH) - i32(s.padTop);
   next.h = select(next.h, -i32(s.padTop), nextImage);
-  next.image = select(next.image, next.image + i32(s.H * s.W), nextImage);
+  // From the row SH below the last output row's to the next image's first.
+  next.at = select(next.at, next.at + (i32(s.H) - i32(s.Ho * s.SH)) * i32(s.W * s.C4), nextImage);
   return next;
 }
 
@@ -213,7 +221,7 @@ fn xAt(s: Filter, valid: bool, pixel: PixelAt, o: vec3i) -> vec4f {
   let ih = pixel.h + o.x;
   let iw = pixel.w + o.y;
   let inside = valid && ih >= 0 && ih < i32(s.H) && iw >= 0 && iw < i32(s.W);
-  return select(vec4f(0.0), fx[u32(select(0, (pixel.image + pixel.h * i32(s.W) + pixel.w) * i32(s.C4) + o.z, inside))], inside);
+  return select(vec4f(0.0), fx[u32(select(0, pixel.at + o.z, inside))], inside);
 }
 
 @compute @workgroup_size(LANES)

@@ -127,25 +127,33 @@ fn conv2dForward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
 @group(0) @binding(3) var<uniform> filterShape: Filter;
 
 // Where output pixel m reads tap (0, 0): its input row h and column w (in
-// the padding at the borders) and its image's first input pixel.
-struct PixelAt { h: i32, w: i32, image: i32 }
+// the padding at the borders) and the vec4 index of x there, x[n, h, w, 0],
+// which may lie outside x.
+struct PixelAt { h: i32, w: i32, at: i32 }
 
 fn pixelAt(s: Filter, m: u32) -> PixelAt {
   let rows = m / s.Wo;
-  return PixelAt(i32((rows % s.Ho) * s.SH) - i32(s.padTop), i32((m % s.Wo) * s.SW) - i32(s.padLeft), i32((rows / s.Ho) * s.H * s.W));
+  let h = i32((rows % s.Ho) * s.SH) - i32(s.padTop);
+  let w = i32((m % s.Wo) * s.SW) - i32(s.padLeft);
+  return PixelAt(h, w, ((i32((rows / s.Ho) * s.H) + h) * i32(s.W) + w) * i32(s.C4));
 }
 
-// The next output pixel's PixelAt, stepped without division: a vector
-// division costs more than a whole reduction step on lavapipe.
+// The next output pixel's PixelAt, stepped without division (a vector
+// division costs more than a whole reduction step on lavapipe) nor
+// multiplication.
 fn nextPixel(s: Filter, pixel: PixelAt) -> PixelAt {
   var next = pixel;
   next.w += i32(s.SW);
+  next.at += i32(s.SW * s.C4);
   let wrap = next.w == i32(s.Wo * s.SW) - i32(s.padLeft);
   next.w = select(next.w, -i32(s.padLeft), wrap);
   next.h = select(next.h, next.h + i32(s.SH), wrap);
+  // To the row SH below, back at the row's start.
+  next.at = select(next.at, next.at + (i32(s.SH * s.W) - i32(s.Wo * s.SW)) * i32(s.C4), wrap);
   let nextImage = next.h == i32(s.Ho * s.SH) - i32(s.padTop);
   next.h = select(next.h, -i32(s.padTop), nextImage);
-  next.image = select(next.image, next.image + i32(s.H * s.W), nextImage);
+  // From the row SH below the last output row's to the next image's first.
+  next.at = select(next.at, next.at + (i32(s.H) - i32(s.Ho * s.SH)) * i32(s.W * s.C4), nextImage);
   return next;
 }
 
@@ -187,12 +195,11 @@ fn conv2dBackwardFilter(@builtin(global_invocation_id) gid: vec3u, @builtin(num_
       // Past the chunk's end: zeros, read from a clamped pixel.
       let valid = m0 + p < end;
       let m = min(m0 + p, end - 1u);
-      let xAt = (pixel.image + pixel.h * i32(s.W) + pixel.w) * i32(s.C4);
       for (var g = 0u; g < QUADS; g++) {
         let ih = pixel.h + kh[g];
         let iw = pixel.w + kw[g];
         let inside = valid && ih >= 0 && ih < i32(s.H) && iw >= 0 && iw < i32(s.W);
-        x[g][p] = select(vec4f(0.0), fx[u32(select(0, xAt + shift[g], inside))], inside);
+        x[g][p] = select(vec4f(0.0), fx[u32(select(0, pixel.at + shift[g], inside))], inside);
       }
       for (var c = 0u; c < COLS; c++) {
         dy[c][p] = select(vec4f(0.0), fdy[m * s.F4 + col[c]], valid);

@@ -1,7 +1,8 @@
 // The Backend on the CPU reference kernels (float64): the yardstick that
 // finite differences check and the GPU is compared against.
 import type { Backend } from './backend.ts';
-import { leakyReluBackward, leakyReluForward } from './activation.ref.ts';
+import { activationBackward, activationForward, leakyReluBackward, leakyReluForward } from './activation.ref.ts';
+import { batchNormBackward, batchNormForward, batchNormStatistics, movingAverageUpdate } from './batchnorm.ref.ts';
 import { conv2dBackwardFilter, conv2dBackwardInput, conv2dForward } from './conv2d.ref.ts';
 import { CpuTensor } from './cpu-tensor.ts';
 import { DEFAULT_INFERENCE_BATCH } from './engine.ts';
@@ -33,11 +34,17 @@ export const cpuBackend: Backend<CpuTensor> = {
   maxPool2dBackward,
   avgPool2dForward,
   avgPool2dBackward,
+  batchNormStatistics,
+  batchNormForward,
+  batchNormBackward,
+  movingAverageUpdate,
   denseForward,
   denseBackwardInput,
   denseBackwardWeights,
   leakyReluForward,
   leakyReluBackward,
+  activationForward,
+  activationBackward,
   softmax,
   sigmoid,
   softmaxCrossEntropy,

@@ -1,7 +1,8 @@
 // The Backend on WebGPU: each primitive is one kernel family's dispatcher,
 // bound to one engine.
 import type { Backend } from './backend.ts';
-import { leakyReluBackward, leakyReluForward } from './activation.ts';
+import { activationBackward, activationForward, leakyReluBackward, leakyReluForward } from './activation.ts';
+import { batchNormBackward, batchNormForward, batchNormStatistics, movingAverageUpdate } from './batchnorm.ts';
 import { conv2dBackwardFilter, conv2dBackwardInput, conv2dForward } from './conv2d.ts';
 import { sigmoid, sigmoidBinaryCrossEntropy, softmax, softmaxCrossEntropy } from './cross-entropy.ts';
 import { denseBackwardInput, denseBackwardWeights, denseForward } from './dense.ts';
@@ -33,11 +34,17 @@ export function gpuBackend(g: Engine): Backend<GpuTensor> {
     maxPool2dBackward: (dy, argmax, xShape, pool) => maxPool2dBackward(g, dy, argmax, xShape, pool),
     avgPool2dForward: (x, pool) => avgPool2dForward(g, x, pool),
     avgPool2dBackward: (dy, xShape, pool) => avgPool2dBackward(g, dy, xShape, pool),
+    batchNormStatistics: (x) => batchNormStatistics(g, x),
+    batchNormForward: (x, mean, variance, gamma, beta, epsilon) => batchNormForward(g, x, mean, variance, gamma, beta, epsilon),
+    batchNormBackward: (x, dy, mean, variance, gamma, epsilon) => batchNormBackward(g, x, dy, mean, variance, gamma, epsilon),
+    movingAverageUpdate: (moving, value, momentum, scale) => movingAverageUpdate(g, moving, value, momentum, scale),
     denseForward: (x, w, b) => denseForward(g, x, w, b),
     denseBackwardInput: (dy, w) => denseBackwardInput(g, dy, w),
     denseBackwardWeights: (x, dy) => denseBackwardWeights(g, x, dy),
     leakyReluForward: (x, alpha) => leakyReluForward(g, x, alpha),
     leakyReluBackward: (x, dy, alpha) => leakyReluBackward(g, x, dy, alpha),
+    activationForward: (x, kind) => activationForward(g, x, kind),
+    activationBackward: (y, dy, kind) => activationBackward(g, y, dy, kind),
     softmax: (logits) => softmax(g, logits),
     sigmoid: (logits) => sigmoid(g, logits),
     softmaxCrossEntropy: (logits, onehot, loss) => softmaxCrossEntropy(g, logits, onehot, loss),

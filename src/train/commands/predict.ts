@@ -44,6 +44,9 @@ function columns(outputs: number): { labels: readonly string[]; names: readonly 
   return { labels, names: outputs === 1 ? labels.slice(1) : labels };
 }
 
+/** Significant digits that keep a float32 probability to its last bit's order (2^-24 ≈ 6e-8). */
+const FLOAT32_DIGITS = 7;
+
 /** The alert fields written beside the scores, where the packets have them. */
 const ALERT_FIELDS = ['drb', 'drbversion'] as const;
 
@@ -100,7 +103,7 @@ async function run(argv: string[]): Promise<void> {
       for (let c = 1; c < k; c++) if (p[c] > p[best]) best = c;
       if (k <= 2) best = p[k - 1] >= threshold ? 1 : 0;
       const facts = extra.map((f) => (f === 'objectId' ? alerts![i].objectId : String(alerts![i].fields[f] ?? '')));
-      rows.push([quote(dataset.ids[i]), ...Array.from(p, (v) => v.toPrecision(6)), labels[best], ...facts.map(quote)].join(','));
+      rows.push([quote(dataset.ids[i]), ...Array.from(p, (v) => v.toPrecision(FLOAT32_DIGITS)), labels[best], ...facts.map(quote)].join(','));
     }
     await writeFileAtomic(values.out!, `${rows.join('\n')}\n`);
     bar.finish(`${n} cutouts in ${seconds.toFixed(1)} s (${(n / seconds).toFixed(1)} img/s); wrote ${values.out}`);
