@@ -21,15 +21,15 @@ function affine(channels: number): { gamma: CpuTensor; beta: CpuTensor } {
 }
 
 describe('batch normalisation', () => {
-  // N×C (after a dense layer), images with C = 1, 3, 5, 16 (whole vec4s and
-  // tails of every length; C = 16 keeps each vec4 in one channel), C past one
-  // first-stage tile (300 > 256), and a batch-64 activation over 53 chunks
-  // whose last is partial.
+  // N×C (after a dense layer) and images with C = 1, 3, 5, 16: channels whose
+  // vec4s recur every 1, 3, 4, 5 or 32 vec4s (the kernels' slots), or 257,
+  // more slots than a workgroup's 256; tails of 0 to 3 values past the last
+  // whole vec4; and a batch-64 activation over 7 chunks, the last partial.
   const shapes: number[][] = [
     [2, 1],
-    [7, 3],
+    [5, 3],
     [64, 128],
-    [33, 300],
+    [33, 257],
     [2, 3, 3, 1],
     [3, 4, 5, 3],
     [2, 5, 5, 5],

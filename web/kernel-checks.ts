@@ -10,6 +10,8 @@ import { CpuTensor } from '../src/kernels/cpu-tensor.ts';
 import type { AdapterDescription, Engine, GpuTensor, KernelPath } from '../src/kernels/engine.ts';
 import * as act from '../src/kernels/activation.ts';
 import * as actRef from '../src/kernels/activation.ref.ts';
+import * as bn from '../src/kernels/batchnorm.ts';
+import * as bnRef from '../src/kernels/batchnorm.ref.ts';
 import * as conv from '../src/kernels/conv2d.ts';
 import * as convRef from '../src/kernels/conv2d.ref.ts';
 import * as ce from '../src/kernels/cross-entropy.ts';
@@ -65,6 +67,8 @@ export async function runKernelChecks(seed: number): Promise<KernelReport> {
     await checks.pool2d();
     await checks.dense(paths);
     await checks.leakyRelu();
+    await checks.batchNorm();
+    await checks.hiddenActivations();
     await checks.crossEntropy();
     await checks.dropout();
     await checks.rmsprop();
@@ -256,6 +260,55 @@ class Checks {
       await this.compare({ kernel: 'leakyReluForward', output: 'y', shape, path: '-' }, act.leakyReluForward(this.g, xg, alpha), actRef.leakyReluForward(x, alpha).data);
       await this.compare({ kernel: 'leakyReluBackward', output: 'dx', shape, path: '-' }, act.leakyReluBackward(this.g, xg, dyg, alpha), actRef.leakyReluBackward(x, dy, alpha).data);
       [xg, dyg].forEach((t) => t.dispose());
+    }
+  }
+
+  /**
+   * Batch statistics, forward, backward (from the GPU's own statistics) and a
+   * moving-average step: channels whose vec4s recur every 3, 5, 4 and 8
+   * vec4s (the kernels' slots), tails of 2, 2 and 0 values, and a conv1
+   * activation.
+   */
+  async batchNorm(): Promise<void> {
+    const shapes: Shape[] = [[2, 3], [2, 5, 5, 5], [2, 6, 6, 16], [2, 35, 35, 32]];
+    const epsilon = 1e-3;
+    for (const s of shapes) {
+      const C = s[s.length - 1];
+      const [x, dy, gamma, beta, moving] = [this.tensor(s), this.tensor(s), this.tensor([C]), this.tensor([C]), this.tensor([C])];
+      const [xg, dyg, gammag, betag, movingg] = this.upload(x, dy, gamma, beta, moving);
+      const shape = fmt('x', s);
+      const where = (kernel: string, output: string): Where => ({ kernel, output, shape, path: '-' });
+      const want = bnRef.batchNormStatistics(x);
+      const grads = bnRef.batchNormBackward(x, dy, want.mean, want.variance, gamma, epsilon);
+      bnRef.movingAverageUpdate(moving, want.variance, 0.99, 1.5);
+      const stats = bn.batchNormStatistics(this.g, xg);
+      const y = bn.batchNormForward(this.g, xg, stats.mean, stats.variance, gammag, betag, epsilon);
+      const got = bn.batchNormBackward(this.g, xg, dyg, stats.mean, stats.variance, gammag, epsilon);
+      bn.movingAverageUpdate(this.g, movingg, stats.variance, 0.99, 1.5);
+      await this.compare(where('batchNormForward', 'y'), y, bnRef.batchNormForward(x, want.mean, want.variance, gamma, beta, epsilon).data);
+      await this.compare(where('batchNormBackward', 'dx'), got.dx, grads.dx.data);
+      await this.compare(where('batchNormBackward', 'dgamma'), got.dgamma, grads.dgamma.data);
+      await this.compare(where('batchNormBackward', 'dbeta'), got.dbeta, grads.dbeta.data);
+      await this.compare(where('movingAverageUpdate', 'moving'), movingg, moving.data);
+      await this.compare(where('batchNormStatistics', 'mean'), stats.mean, want.mean.data);
+      await this.compare(where('batchNormStatistics', 'variance'), stats.variance, want.variance.data);
+      [xg, dyg, gammag, betag].forEach((t) => t.dispose());
+    }
+  }
+
+  /** tanh, sigmoid and softmax: rows of 1 and 10, and images whose last axis is their channels; the backward from the reference's y. */
+  async hiddenActivations(): Promise<void> {
+    const shapes: Shape[] = [[3, 1], [3, 10], [2, 5, 5, 6], [2, 18, 18, 16]];
+    for (const kind of ['tanh', 'sigmoid', 'softmax'] as const) {
+      for (const s of shapes) {
+        const [x, dy] = [this.tensor(s, 3), this.tensor(s)];
+        const y = actRef.activationForward(x, kind);
+        const [xg, yg, dyg] = this.upload(x, y, dy);
+        const shape = `${fmt('x', s)} ${kind}`;
+        await this.compare({ kernel: 'activationForward', output: 'y', shape, path: '-' }, act.activationForward(this.g, xg, kind), y.data);
+        await this.compare({ kernel: 'activationBackward', output: 'dx', shape, path: '-' }, act.activationBackward(this.g, yg, dyg, kind), actRef.activationBackward(y, dy, kind).data);
+        [xg, yg, dyg].forEach((t) => t.dispose());
+      }
     }
   }
 

@@ -38,6 +38,10 @@ export abstract class Layer<T extends Tensor> {
   constructor(readonly name: string) {}
   abstract outputShape(input: readonly number[]): number[];
   abstract forward(tape: Tape<T>, x: Variable<T>, ctx: Context): Variable<T>;
+  /** What a summary calls it: Keras's class name where it has one. */
+  get className(): string {
+    return this.constructor.name;
+  }
   /** Keras's weight order: the parameters, then the state. */
   get weights(): { name: string; value: T }[] {
     return [...this.params, ...this.state];
@@ -100,6 +104,9 @@ export class Pool2D<T extends Tensor> extends Layer<T> {
   ) {
     super(name);
   }
+  get className(): string {
+    return this.kind === 'max' ? 'MaxPooling2D' : 'AveragePooling2D';
+  }
   outputShape(input: readonly number[]): number[] {
     return pooledShape(input, this.pool);
   }
@@ -141,6 +148,9 @@ export class BatchNorm<T extends Tensor> extends Layer<T> {
     this.movingMean = filled(0);
     this.movingVariance = filled(1);
     this.state.push({ name: 'moving_mean', value: this.movingMean }, { name: 'moving_variance', value: this.movingVariance });
+  }
+  get className(): string {
+    return 'BatchNormalization';
   }
   outputShape(input: readonly number[]): number[] {
     return [...input];

@@ -159,7 +159,7 @@ export class Sequential<T extends Tensor> {
     for (const l of this.layers) {
       shape = l.outputShape(shape);
       const count = l.weights.reduce((n, p) => n + p.value.shape.reduce((a, b) => a * b, 1), 0);
-      rows.push([`${l.name} (${l.constructor.name})`, `(None, ${shape.slice(1).join(', ')})`, count.toLocaleString('en-US')]);
+      rows.push([`${l.name} (${l.className})`, `(None, ${shape.slice(1).join(', ')})`, count.toLocaleString('en-US')]);
     }
     const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length), ['Layer (type)', 'Output Shape', 'Param #'][i].length));
     const line = (r: string[]) => r.map((c, i) => c.padEnd(w[i])).join('   ');

@@ -134,14 +134,15 @@ function markdown(r: ReportInput): string {
   }
   lines.push('## Training', '', '| epoch | loss | accuracy | val loss | val accuracy |', '|---|---|---|---|---|');
   for (const h of r.history) lines.push(`| ${h.epoch} | ${h.loss.toFixed(4)} | ${pct(h.accuracy)} | ${h.valLoss?.toFixed(4) ?? ''} | ${h.valAccuracy === undefined ? '' : pct(h.valAccuracy)} |`);
-  lines.push('', '![training curves](curves.png) ![ROC](roc.png) ![confusion matrix](confusion.png)', '');
+  lines.push('', `${r.history.length > 0 ? '![training curves](curves.png) ' : ''}![ROC](roc.png) ![confusion matrix](confusion.png)`, '');
   return lines.join('\n');
 }
 
 /** Writes report.json, report.md and the plots into `dir`, each atomically. */
 export async function writeReport(dir: string, r: ReportInput): Promise<void> {
   const b = r.test.binary;
-  await plotTrainingCurves(join(dir, 'curves'), r.history, `${r.name}: training`);
+  // An evaluation of a file that never trained here has no curves to draw.
+  if (r.history.length > 0) await plotTrainingCurves(join(dir, 'curves'), r.history, `${r.name}: training`);
   await plotRoc(join(dir, 'roc'), b.roc, b.auc, { recallTarget: b.atRecallTarget.recallTarget, metrics: b.atRecallTarget }, `${r.name}: test ROC`);
   const m = r.test.multiclass;
   await plotConfusionMatrix(join(dir, 'confusion'), m ? m.confusion : b.confusion, m ? m.classes : classNames('binary'), `${r.name}: test confusion matrix`);

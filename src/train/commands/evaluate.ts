@@ -19,6 +19,7 @@ import { MODEL_CHOICES, resolveModel } from '../model-choice.ts';
 import { NETWORK_STEPS } from '../../data/samples.ts';
 import { DEFAULT_RECALL_TARGET } from '../metrics.ts';
 import { progress } from '../progress.ts';
+import type { EpochHistory } from '../plots.ts';
 import { evaluate, writeReport } from '../report.ts';
 import { batchSource } from '../source.ts';
 
@@ -35,7 +36,7 @@ options:
   --preprocess NAME       ${NETWORK_STEPS.join(', ')} [the checkpoint's own, else scale255]
   --model NAME|FILE.json  the architecture when the file has no model_config: ${MODEL_CHOICES} [initial]
   --recall-target R       also report the threshold reaching this recall [0.965]
-  --out DIR               write report.json, report.md and plots there [--run's folder, else nothing]`;
+  --out DIR               write report.json, report.md and plots there [DIR/evaluation for --run, else nothing]`;
 
 async function run(argv: string[]): Promise<void> {
   const { values } = parseOptions('evaluate', argv, {
@@ -61,6 +62,7 @@ async function run(argv: string[]): Promise<void> {
   let testOnly = false;
   let modelName = fallback.label;
   let loss: LossName = DEFAULT_LOSS;
+  let history: EpochHistory[] = [];
   if (values.run) {
     weights = join(values.run, 'best.h5');
     const last = join(values.run, 'last.h5');
@@ -71,7 +73,9 @@ async function run(argv: string[]): Promise<void> {
     scheme ??= state.config.labels;
     modelName = state.config.model;
     loss = savedLoss(state.config);
-    out ??= values.run;
+    history = state.history;
+    // Beside the run's own report, never over it.
+    out ??= join(values.run, 'evaluation');
     testOnly = values.data === undefined;
   }
   if (out) checkOutputFolder('evaluate', 'out', out);
@@ -100,8 +104,8 @@ async function run(argv: string[]): Promise<void> {
     console.log(`at recall ≥ ${recallTarget}: threshold ${b.atRecallTarget.threshold.toFixed(4)}, precision ${(100 * b.atRecallTarget.precision).toFixed(2)}%, fall-out ${(100 * b.atRecallTarget.fpr).toFixed(2)}%`);
     if (out) {
       mkdirSync(out, { recursive: true });
-      const name = out.split('/').filter(Boolean).pop()!;
-      await writeReport(out, { name, model: modelName, preprocess, scheme: labels, simulated: data.simulated, history: [], test: e, details: { weights, adapter: g.info.name, evaluated: testOnly ? 'test split' : 'all samples' } });
+      const name = (values.run ?? out).split('/').filter(Boolean).pop()!;
+      await writeReport(out, { name, model: modelName, preprocess, scheme: labels, simulated: data.simulated, history, test: e, details: { weights, adapter: g.info.name, evaluated: testOnly ? 'test split' : 'all samples' } });
       console.log(`report: ${join(out, 'report.md')}`);
     }
   } finally {
