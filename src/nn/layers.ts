@@ -104,7 +104,7 @@ export class Pool2D<T extends Tensor> extends Layer<T> {
   ) {
     super(name);
   }
-  get className(): string {
+  override get className(): string {
     return this.kind === 'max' ? 'MaxPooling2D' : 'AveragePooling2D';
   }
   outputShape(input: readonly number[]): number[] {
@@ -149,7 +149,7 @@ export class BatchNorm<T extends Tensor> extends Layer<T> {
     this.movingVariance = filled(1);
     this.state.push({ name: 'moving_mean', value: this.movingMean }, { name: 'moving_variance', value: this.movingVariance });
   }
-  get className(): string {
+  override get className(): string {
     return 'BatchNormalization';
   }
   outputShape(input: readonly number[]): number[] {
