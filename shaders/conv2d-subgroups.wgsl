@@ -47,9 +47,8 @@ const LOADS = SLOTS * ROWS_PER_LANE;
 // and the filter tile is one group: outer8 covers exactly 8 quads.
 const_assert LANES >= 4u && 8u % ROW_LANES == 0u && PIXELS % 8u == 0u && QUADS == 8u;
 
-// conv2d.wgsl's uniforms.
-struct Gemm { N: u32, H: u32, W: u32, Ho: u32, Wo: u32, KH: u32, KW: u32, SH: u32, SW: u32, padTop: u32, padLeft: u32, A4: u32, B4: u32 }
-struct Filter { N: u32, H: u32, W: u32, Ho: u32, Wo: u32, KH: u32, KW: u32, SH: u32, SW: u32, padTop: u32, padLeft: u32, C4: u32, F4: u32, chunk: u32 }
+// The uniforms Gemm and Filter and the pixel walk are conv2d-geometry.wgsl's,
+// compiled with this file.
 
 alias Tile = array<array<vec4f, 8>, SLOTS>;
 // A lane's values of one group of 8 rows: row k is value k / ROW_LANES of lane k % ROW_LANES.
@@ -182,38 +181,6 @@ fn quadOffset(s: Filter, q: u32) -> vec3i {
   let kh = i32(q / (s.C4 * s.KW));
   let kw = i32((q / s.C4) % s.KW);
   return vec3i(kh, kw, (kh * i32(s.W) + kw) * i32(s.C4) + i32(q % s.C4));
-}
-
-// Where output pixel m reads tap (0, 0): its input row h and column w (in
-// the padding at the borders) and the vec4 index of x there, x[n, h, w, 0],
-// which may lie outside x. The same as conv2d.wgsl's, which this file does
-// not compile with (WGSL has no include).
-struct PixelAt { h: i32, w: i32, at: i32 }
-
-fn pixelAt(s: Filter, m: u32) -> PixelAt {
-  let rows = m / s.Wo;
-  let h = i32((rows % s.Ho) * s.SH) - i32(s.padTop);
-  let w = i32((m % s.Wo) * s.SW) - i32(s.padLeft);
-  return PixelAt(h, w, ((i32((rows / s.Ho) * s.H) + h) * i32(s.W) + w) * i32(s.C4));
-}
-
-// The next output pixel's PixelAt, stepped without division (a vector
-// division costs more than a whole reduction step on lavapipe) nor
-// multiplication.
-fn nextPixel(s: Filter, pixel: PixelAt) -> PixelAt {
-  var next = pixel;
-  next.w += i32(s.SW);
-  next.at += i32(s.SW * s.C4);
-  let wrap = next.w == i32(s.Wo * s.SW) - i32(s.padLeft);
-  next.w = select(next.w, -i32(s.padLeft), wrap);
-  next.h = select(next.h, next.h + i32(s.SH), wrap);
-  // To the row SH below, back at the row's start.
-  next.at = select(next.at, next.at + (i32(s.SH * s.W) - i32(s.Wo * s.SW)) * i32(s.C4), wrap);
-  let nextImage = next.h == i32(s.Ho * s.SH) - i32(s.padTop);
-  next.h = select(next.h, -i32(s.padTop), nextImage);
-  // From the row SH below the last output row's to the next image's first.
-  next.at = select(next.at, next.at + (i32(s.H) - i32(s.Ho * s.SH)) * i32(s.W * s.C4), nextImage);
-  return next;
 }
 
 // x of the quad at offset o for `pixel`: zeros outside the image or when not valid.

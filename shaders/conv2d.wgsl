@@ -32,9 +32,8 @@
 override WG_X: u32 = 64;
 
 // Pads are never negative: 'same' pads at most K − 1 in all, and the input
-// gradient's K − 1 − pad likewise.
-struct Gemm { N: u32, H: u32, W: u32, Ho: u32, Wo: u32, KH: u32, KW: u32, SH: u32, SW: u32, padTop: u32, padLeft: u32, A4: u32, B4: u32 }
-struct Filter { N: u32, H: u32, W: u32, Ho: u32, Wo: u32, KH: u32, KW: u32, SH: u32, SW: u32, padTop: u32, padLeft: u32, C4: u32, F4: u32, chunk: u32 }
+// gradient's K − 1 − pad likewise. The uniforms Gemm and Filter and the pixel
+// walk are conv2d-geometry.wgsl's, compiled with this file.
 
 // One invocation's block: PIXELS pixels × COLS vec4 columns of the forward
 // GEMM, QUADS quads × COLS vec4 columns of the filter gradient. They size
@@ -125,37 +124,6 @@ fn conv2dForward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
 @group(0) @binding(1) var<storage, read> fdy: array<vec4f>;
 @group(0) @binding(2) var<storage, read_write> partial: array<vec4f>;
 @group(0) @binding(3) var<uniform> filterShape: Filter;
-
-// Where output pixel m reads tap (0, 0): its input row h and column w (in
-// the padding at the borders) and the vec4 index of x there, x[n, h, w, 0],
-// which may lie outside x.
-struct PixelAt { h: i32, w: i32, at: i32 }
-
-fn pixelAt(s: Filter, m: u32) -> PixelAt {
-  let rows = m / s.Wo;
-  let h = i32((rows % s.Ho) * s.SH) - i32(s.padTop);
-  let w = i32((m % s.Wo) * s.SW) - i32(s.padLeft);
-  return PixelAt(h, w, ((i32((rows / s.Ho) * s.H) + h) * i32(s.W) + w) * i32(s.C4));
-}
-
-// The next output pixel's PixelAt, stepped without division (a vector
-// division costs more than a whole reduction step on lavapipe) nor
-// multiplication.
-fn nextPixel(s: Filter, pixel: PixelAt) -> PixelAt {
-  var next = pixel;
-  next.w += i32(s.SW);
-  next.at += i32(s.SW * s.C4);
-  let wrap = next.w == i32(s.Wo * s.SW) - i32(s.padLeft);
-  next.w = select(next.w, -i32(s.padLeft), wrap);
-  next.h = select(next.h, next.h + i32(s.SH), wrap);
-  // To the row SH below, back at the row's start.
-  next.at = select(next.at, next.at + (i32(s.SH * s.W) - i32(s.Wo * s.SW)) * i32(s.C4), wrap);
-  let nextImage = next.h == i32(s.Ho * s.SH) - i32(s.padTop);
-  next.h = select(next.h, -i32(s.padTop), nextImage);
-  // From the row SH below the last output row's to the next image's first.
-  next.at = select(next.at, next.at + (i32(s.H) - i32(s.Ho * s.SH)) * i32(s.W * s.C4), nextImage);
-  return next;
-}
 
 @compute @workgroup_size(WG_X)
 fn conv2dBackwardFilter(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {

@@ -107,6 +107,6 @@ describe('bench results', () => {
     expect(md).not.toContain('one epoch of 11,436 images, tuned net');
     const met = checks(r);
     expect(met).toContainEqual(['tuned net trains at batch 128', 'training the tuned net at batch 128: out of memory', false]);
-    expect(met).toContainEqual(['inference at batch 256 runs', error, false]);
+    expect(met).toContainEqual(['inference, initial net, at batch 256 runs', error, false]);
   });
 });

@@ -3,9 +3,11 @@
 // imports this module into the page and asserts on the report). The shapes
 // are the paper's (at a small batch, so that a software adapter stays quick)
 // and edge shapes: 1×1×1×1, odd sizes, channel counts that are not multiples
-// of 4, kernels of 1 and 5. Outputs are poisoned with NaN, so a cell a kernel
-// leaves unwritten shows up as non-finite.
-import type { AdamHyper, RmspropHyper } from '../src/kernels/backend.ts';
+// of 4, kernels from 1 to 5 (even and rectangular ones too), 'valid' and
+// 'same' padding, stride 2, pools of 2 to 4 and overlapping ones, batch
+// normalisation and the smooth activations. Outputs are poisoned with NaN, so
+// a cell a kernel leaves unwritten shows up as non-finite.
+import type { AdamHyper, Pool2dOptions, RmspropHyper } from '../src/kernels/backend.ts';
 import { CpuTensor } from '../src/kernels/cpu-tensor.ts';
 import type { AdapterDescription, Engine, GpuTensor, KernelPath } from '../src/kernels/engine.ts';
 import * as act from '../src/kernels/activation.ts';
@@ -24,7 +26,7 @@ import * as ew from '../src/kernels/elementwise.ts';
 import * as ewRef from '../src/kernels/elementwise.ref.ts';
 import * as pool from '../src/kernels/pool2d.ts';
 import * as poolRef from '../src/kernels/pool2d.ref.ts';
-import { POOL_2X2_SAME, type Pool2dOptions } from '../src/kernels/shapes.ts';
+import { POOL_2X2_SAME } from '../src/kernels/shapes.ts';
 import * as opt from '../src/kernels/optimizers.ts';
 import * as optRef from '../src/kernels/optimizers.ref.ts';
 import { openEngine } from '../src/platform/browser/engine.ts';

@@ -4,11 +4,24 @@
 //
 // Layouts are Keras's (channels last):
 //   images  x, y, dx, dy   N×H×W×C
-//   conv kernel w          K×K×C×F   (kh, kw, in, out)
+//   conv kernel w          KH×KW×C×F (kh, kw, in, out)
 //   dense kernel w         K×M       (in, out)
 //   biases b               F or M
 //   logits, probabilities  N×classes
-import type { Conv2dOptions, Pool2dOptions } from './shapes.ts';
+
+/** TF's two paddings: 'valid' reads only inside the image; 'same' pads so that out = ⌈in/stride⌉. */
+export type Padding = 'valid' | 'same';
+
+/** A convolution's strides and padding (its kernel size comes from the kernel's shape). */
+export interface Conv2dOptions {
+  strides: readonly [number, number];
+  padding: Padding;
+}
+
+/** A pooling window: its size, strides and padding, as Keras's pool_size, strides and padding. */
+export interface Pool2dOptions extends Conv2dOptions {
+  size: readonly [number, number];
+}
 
 /** Activations with a smooth gradient, computed from their output. */
 export type HiddenActivation = 'tanh' | 'sigmoid' | 'softmax';

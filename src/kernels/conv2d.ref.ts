@@ -3,7 +3,8 @@
 // tap (kh, kw) read x at (oh·SH + kh − padTop, ow·SW + kw − padLeft), zeros
 // outside the image.
 import { CpuTensor } from './cpu-tensor.ts';
-import { type Conv2dOptions, denseDims, window2d } from './shapes.ts';
+import type { Conv2dOptions } from './backend.ts';
+import { convBackwardWindow, denseDims, window2d } from './shapes.ts';
 
 /** x N×H×W×C, w KH×KW×C×F, b F → y N×Ho×Wo×F. */
 export function conv2dForward(x: CpuTensor, w: CpuTensor, b: CpuTensor, conv: Conv2dOptions): CpuTensor {
@@ -34,9 +35,8 @@ export function conv2dForward(x: CpuTensor, w: CpuTensor, b: CpuTensor, conv: Co
 
 /** dy N×Ho×Wo×F, w KH×KW×C×F → dx of xShape (N×H×W×C): each y[n,oh,ow,f] adds dy·w into the x cells it read. */
 export function conv2dBackwardInput(dy: CpuTensor, w: CpuTensor, xShape: readonly number[], conv: Conv2dOptions): CpuTensor {
-  const { N, H, W, C, F, h: KH, w: KW, P, Q } = denseDims('conv2dBackwardInput', [['NHWC', xShape], ['hwCF', w.shape], ['NPQF', dy.shape]]);
-  const { Ho, Wo, SH, SW, padTop, padLeft } = window2d('conv2dBackwardInput', H, W, [KH, KW], conv);
-  if (P !== Ho || Q !== Wo) throw new Error(`conv2dBackwardInput: dy [${dy.shape.join(', ')}] is not the ${Ho}×${Wo} output of x [${xShape.join(', ')}]`);
+  const { N, H, W, C, F, h: KH, w: KW } = denseDims('conv2dBackwardInput', [['NHWC', xShape], ['hwCF', w.shape], ['NPQF', dy.shape]]);
+  const { Ho, Wo, SH, SW, padTop, padLeft } = convBackwardWindow('conv2dBackwardInput', xShape, dy.shape, [KH, KW], conv);
   const dx = new CpuTensor(xShape);
   for (let n = 0; n < N; n++)
     for (let oh = 0; oh < Ho; oh++)
@@ -61,9 +61,8 @@ export function conv2dBackwardInput(dy: CpuTensor, w: CpuTensor, xShape: readonl
 
 /** x N×H×W×C, dy N×Ho×Wo×F → dw KH×KW×C×F (kernel = [KH, KW]), db F. */
 export function conv2dBackwardFilter(x: CpuTensor, dy: CpuTensor, kernel: readonly [number, number], conv: Conv2dOptions): { dw: CpuTensor; db: CpuTensor } {
-  const { N, H, W, C, F, P, Q } = denseDims('conv2dBackwardFilter', [['NHWC', x.shape], ['NPQF', dy.shape]]);
-  const { KH, KW, Ho, Wo, SH, SW, padTop, padLeft } = window2d('conv2dBackwardFilter', H, W, kernel, conv);
-  if (P !== Ho || Q !== Wo) throw new Error(`conv2dBackwardFilter: dy [${dy.shape.join(', ')}] is not the ${Ho}×${Wo} output of x [${x.shape.join(', ')}]`);
+  const { N, H, W, C, F } = denseDims('conv2dBackwardFilter', [['NHWC', x.shape], ['NPQF', dy.shape]]);
+  const { KH, KW, Ho, Wo, SH, SW, padTop, padLeft } = convBackwardWindow('conv2dBackwardFilter', x.shape, dy.shape, kernel, conv);
   const dw = new CpuTensor([KH, KW, C, F]);
   const db = new CpuTensor([F]);
   for (let n = 0; n < N; n++)

@@ -4,7 +4,8 @@
 // the packing and reduction kernels). Each entry point takes the path
 // explicitly so that tests prove both on one adapter.
 import { ceilDiv, dispatch1d, type Engine, type GpuTensor, type KernelPath, type Program } from './engine.ts';
-import { type Conv2dOptions, denseDims, type Window2d, window2d } from './shapes.ts';
+import type { Conv2dOptions } from './backend.ts';
+import { convBackwardWindow, denseDims, type Window2d, window2d } from './shapes.ts';
 
 const WG = 64;
 /** Pixels of a subgroup GEMM tile (4 groups of 8 rows) and quads of a subgroup filter tile (one group), compiled into conv2d-subgroups.wgsl as PIXELS and QUADS. */
@@ -17,7 +18,7 @@ const FILTER_MIN_CHUNK = 1024;
 
 /** A subgroup kernel of conv2d-subgroups.wgsl: a workgroup is one subgroup of `lanes`. */
 const subgroups = (entryPoint: string, lanes: number, groups: number, uniforms: number[]): Program => ({
-  shader: 'conv2d-subgroups.wgsl',
+  shader: ['conv2d-subgroups.wgsl', 'conv2d-geometry.wgsl'],
   constants: { ...SUBGROUP_BLOCK, LANES: lanes },
   entryPoint,
   workgroupSize: [lanes, 1, 1],
@@ -26,7 +27,7 @@ const subgroups = (entryPoint: string, lanes: number, groups: number, uniforms: 
 });
 
 const portable = (entryPoint: string, count: number, uniforms: number[]): Program => ({
-  shader: 'conv2d.wgsl',
+  shader: ['conv2d.wgsl', 'conv2d-geometry.wgsl'],
   constants: PORTABLE_BLOCK,
   entryPoint,
   workgroupSize: [WG, 1, 1],
@@ -115,9 +116,8 @@ export function conv2dForward(g: Engine, x: GpuTensor, w: GpuTensor, b: GpuTenso
  * KW − 1 − padLeft on the left, over an H×W output.
  */
 export function conv2dBackwardInput(g: Engine, dy: GpuTensor, w: GpuTensor, xShape: readonly number[], conv: Conv2dOptions, path = g.kernelPath): GpuTensor {
-  const { H, W, C, h: KH, w: KW, P, Q } = denseDims('conv2dBackwardInput', [['NHWC', xShape], ['hwCF', w.shape], ['NPQF', dy.shape]]);
-  const { Ho, Wo, SH, SW, padTop, padLeft } = window2d('conv2dBackwardInput', H, W, [KH, KW], conv);
-  if (P !== Ho || Q !== Wo) throw new Error(`conv2dBackwardInput: dy [${dy.shape.join(', ')}] is not the ${Ho}×${Wo} output of x [${xShape.join(', ')}]`);
+  const { H, W, C, h: KH, w: KW } = denseDims('conv2dBackwardInput', [['NHWC', xShape], ['hwCF', w.shape], ['NPQF', dy.shape]]);
+  const { SH, SW, padTop, padLeft } = convBackwardWindow('conv2dBackwardInput', xShape, dy.shape, [KH, KW], conv);
   // Under stride 1 the dilation would be a plain copy: padding channels is all it takes.
   const [dyp, copied] = SH === 1 && SW === 1 ? padded(g, dy) : [dilate(g, dy, SH, SW), true];
   const wk = packWeights(g, w, true);
@@ -136,9 +136,8 @@ export function conv2dBackwardInput(g: Engine, dy: GpuTensor, w: GpuTensor, xSha
 
 /** x N×H×W×C, dy N×Ho×Wo×F → dw KH×KW×C×F (kernel = [KH, KW]), db F: sums over the output pixels, in fixed-order chunks. */
 export function conv2dBackwardFilter(g: Engine, x: GpuTensor, dy: GpuTensor, kernel: readonly [number, number], conv: Conv2dOptions, path = g.kernelPath): { dw: GpuTensor; db: GpuTensor } {
-  const { N, H, W, C, F, P, Q } = denseDims('conv2dBackwardFilter', [['NHWC', x.shape], ['NPQF', dy.shape]]);
-  const { KH, KW, Ho, Wo, SH, SW, padTop, padLeft } = window2d('conv2dBackwardFilter', H, W, kernel, conv);
-  if (P !== Ho || Q !== Wo) throw new Error(`conv2dBackwardFilter: dy [${dy.shape.join(', ')}] is not the ${Ho}×${Wo} output of x [${x.shape.join(', ')}]`);
+  const { N, H, W, C, F } = denseDims('conv2dBackwardFilter', [['NHWC', x.shape], ['NPQF', dy.shape]]);
+  const { KH, KW, Ho, Wo, SH, SW, padTop, padLeft } = convBackwardWindow('conv2dBackwardFilter', x.shape, dy.shape, kernel, conv);
   const [C4, F4] = [ceilDiv(C, 4), ceilDiv(F, 4)];
   const M = N * Ho * Wo;
   const quads = KH * KW * C4;

@@ -1,7 +1,8 @@
 // CPU references for shaders/pool2d.wgsl, in float64. argmax holds the
 // winning cell of each window (kh·PW + kw) as a float.
 import { CpuTensor } from './cpu-tensor.ts';
-import { pooledShape, window2d, type Pool2dOptions } from './shapes.ts';
+import type { Pool2dOptions } from './backend.ts';
+import { pooledShape, window2d } from './shapes.ts';
 
 /**
  * Calls `visit` for every window and channel, in y's order, with y's index

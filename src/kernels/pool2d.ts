@@ -1,6 +1,7 @@
 // Max and average pooling, forward and backward, on the GPU (shaders/pool2d.wgsl).
 import { ceilDiv, type Engine, type GpuTensor } from './engine.ts';
-import { pooledShape, window2d, type Pool2dOptions } from './shapes.ts';
+import type { Pool2dOptions } from './backend.ts';
+import { pooledShape, window2d } from './shapes.ts';
 
 // 64 invocations a workgroup, across channel groups first (up to the next
 // power of two of their count, so that 1 or 3 channels waste few lanes), then

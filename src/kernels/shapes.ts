@@ -1,7 +1,7 @@
 // Operand checks and output shapes shared by the GPU dispatchers and the CPU
 // references, so that both refuse the same inputs with the same message and
 // the references stay references only.
-import type { Tensor } from './backend.ts';
+import type { Conv2dOptions, Pool2dOptions, Tensor } from './backend.ts';
 
 /**
  * Reads each operand's shape as the letters it is named by ('NK' for x) and
@@ -17,20 +17,6 @@ export function denseDims(op: string, operands: [letters: string, shape: readonl
     }
   }
   return dims;
-}
-
-/** TF's two paddings: 'valid' reads only inside the image; 'same' pads so that out = ⌈in/stride⌉. */
-export type Padding = 'valid' | 'same';
-
-/** A convolution's strides and padding (its kernel size comes from the kernel's shape). */
-export interface Conv2dOptions {
-  strides: readonly [number, number];
-  padding: Padding;
-}
-
-/** A pooling window: its size, strides and padding, as Keras's pool_size, strides and padding. */
-export interface Pool2dOptions extends Conv2dOptions {
-  size: readonly [number, number];
 }
 
 /** The paper's convolutions: 'same', stride 1. */
@@ -71,6 +57,13 @@ export function window2d(op: string, H: number, W: number, [KH, KW]: readonly [n
   const [Wo, padLeft] = along(W, KW, SW);
   if (Ho < 1 || Wo < 1) throw new Error(`${op}: a ${KH}×${KW} '${padding}' window does not fit a ${H}×${W} input`);
   return { H, W, KH, KW, SH, SW, Ho, Wo, padTop, padLeft };
+}
+
+/** A convolution's window for its backward passes: dy (N×Ho×Wo×F) must be the output of an x of `xShape`. */
+export function convBackwardWindow(op: string, xShape: readonly number[], dyShape: readonly number[], kernel: readonly [number, number], conv: Conv2dOptions): Window2d {
+  const win = window2d(op, xShape[1], xShape[2], kernel, conv);
+  if (dyShape[1] !== win.Ho || dyShape[2] !== win.Wo) throw new Error(`${op}: dy [${dyShape.join(', ')}] is not the ${win.Ho}×${win.Wo} output of x [${xShape.join(', ')}]`);
+  return win;
 }
 
 /** N×H×W×C → N×Ho×Wo×C for a pooling window. */

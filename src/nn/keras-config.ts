@@ -1,7 +1,7 @@
 // The Keras 2 Sequential `model_config` JSON of a ModelSpec, and back: pure
 // data, no file (src/io/keras-hdf5.ts reads and writes the HDF5 files that
 // carry it), so that it runs in a browser too.
-import type { Padding } from '../kernels/shapes.ts';
+import type { Padding } from '../kernels/backend.ts';
 import { KERAS_CLASS, kerasLayerNames } from './keras-names.ts';
 import { modelSpec, type ModelName } from './models.ts';
 import type { LayerWeights } from './sequential.ts';

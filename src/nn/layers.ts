@@ -2,8 +2,8 @@
 // its parameters (and, for batch normalisation, its moving statistics) and
 // carries its Keras name ('conv2d_1', or a file's own 'fc_out'), so that
 // checkpoints line up with Keras's files.
-import type { Backend, HiddenActivation, Tensor } from '../kernels/backend.ts';
-import { pooledShape, window2d, type Conv2dOptions, type Pool2dOptions } from '../kernels/shapes.ts';
+import type { Backend, Conv2dOptions, HiddenActivation, Pool2dOptions, Tensor } from '../kernels/backend.ts';
+import { pooledShape, window2d } from '../kernels/shapes.ts';
 import { activation, avgPool2d, batchNormInference, batchNormTraining, conv2d, dense, dropout, flatten, leakyRelu, maxPool2d } from './ops.ts';
 import type { Tape } from './tape.ts';
 import { Variable } from './tape.ts';

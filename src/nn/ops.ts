@@ -2,8 +2,7 @@
 // backward, and each backward keeps only what it needs (as Burn's and tfjs's
 // `inputsToSave`): ReLU its input, max-pool its arg-max, dropout its seed,
 // a smooth activation its output.
-import type { HiddenActivation, LossName, Tensor } from '../kernels/backend.ts';
-import type { Conv2dOptions, Pool2dOptions } from '../kernels/shapes.ts';
+import type { Conv2dOptions, HiddenActivation, LossName, Pool2dOptions, Tensor } from '../kernels/backend.ts';
 import type { Tape, Variable } from './tape.ts';
 
 /** y = conv(x, w) + b with TF's strides and padding. */

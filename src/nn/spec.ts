@@ -1,7 +1,7 @@
 // A network as plain data: what models.ts defines, what a Keras
 // `model_config` parses into (keras-config.ts), and what Sequential builds.
 // Shapes are channels last; sizes are [height, width].
-import type { Padding } from '../kernels/shapes.ts';
+import type { Padding } from '../kernels/backend.ts';
 
 export type Activation = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'softmax';
 export const ACTIVATIONS: readonly Activation[] = ['linear', 'relu', 'sigmoid', 'tanh', 'softmax'];
