@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inferenceSource, type Dataset } from '../src/data/dataset.ts';
 import { loadDataset } from '../src/data/load.ts';
 import { cpuBackend } from '../src/kernels/cpu-backend.ts';
@@ -33,6 +33,11 @@ const PACKETS = 'test/fixtures/ztf';
 const WITH_NAN = '2475433850415015002';
 /** What ZTF's drb must be reproduced to (the bar). */
 const DRB_TOLERANCE = 1e-5;
+
+const sim = join(dir, 'sim.hdf5');
+beforeAll(async () => {
+  expect((await handscan(['simulate', '--n', '120', '--seed', '3', '--out', sim])).code).toBe(0);
+});
 
 const alerts = () => loadDataset(PACKETS, { preprocess: 'braai-rows' });
 const drbOf = (d: Dataset) => d.candidates!.map((c) => c.fields.drb as number);
@@ -120,12 +125,39 @@ describe('braai d6_m7 trains and reloads', () => {
   });
 });
 
+describe('train --model braai on the simulated survey', () => {
+  it("trains braai's architecture at the data's 69×69×3, and records the preprocessing in the checkpoints and the report", async () => {
+    const out = join(dir, 'braai-run');
+    const r = await handscan(['train', '--model', 'braai', '--data', sim, '--epochs', '1', '--samples-per-epoch', '32', '--batch-size', '16', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/fc_out \(Dense\) +\(None, 1\)/);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(report).toMatchObject({ model: 'braai', preprocess: 'scale255', labels: 'binary', paper: null });
+    for (const file of ['best.h5', 'last.h5']) {
+      const ckpt = await loadCheckpoint(join(out, file));
+      expect(ckpt.preprocess).toBe('scale255');
+      expect(ckpt.spec).toEqual(braaiModel([69, 69, 3]));
+    }
+  });
+});
+
 describe('bad input around braai', () => {
+  it('the options: braai with non-binary labels, a display stretch as preprocessing; exit 2', async () => {
+    for (const [args, message] of [
+      [['train', '--model', 'braai', '--labels', 'visual', '--data', sim], /braai has one sigmoid output \(p_real\), so it trains on --labels binary, but --labels visual has 3 classes/],
+      [['predict', '--weights', D6_M7, '--data', PACKETS, '--preprocess', 'zscale', '--out', join(dir, 'z.csv')], /--preprocess must be one of scale255, braai, braai-rows, none/],
+    ] as const) {
+      const r = await handscan([...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(errorLines(r)).toHaveLength(1);
+      expect(errorLines(r)[0]).toMatch(message);
+    }
+  });
+
   it('a network of another input size, an unsupported layer and a corrupt Avro file: one line each, exit 1', async () => {
-    const sim = join(dir, 'sim.hdf5');
-    expect((await handscan(['simulate', '--n', '20', '--seed', '3', '--out', sim])).code).toBe(0);
     const cases: [string[], RegExp][] = [
       [['predict', '--weights', D6_M7, '--data', sim, '--out', join(dir, 'a.csv')], /takes 63×63×3 inputs, but .* gives 69×69×3 after preprocessing scale255/],
+      [['train', '--model', 'test/fixtures/braai/d6_m7.architecture.json', '--data', sim, '--out', join(dir, 'never')], /d6_m7\.architecture\.json: the network takes 63×63×3 inputs, but the data are 69×69×3/],
     ];
     const json = JSON.parse(readFileSync(D6_M9_JSON, 'utf8'));
     json.config.layers.splice(2, 0, { class_name: 'SeparableConv2D', config: { name: 'sep1', filters: 4, kernel_size: [3, 3] } });
