@@ -235,7 +235,7 @@ export function renderMarkdown(r: Results): string {
               : [`inference, ${infer.model} net, batch ${infer.batch}${infer.failed_batch ? ` (batch ${infer.failed_batch.batch} **failed**: ${infer.failed_batch.error})` : ''}`, `${rate(infer)} images/s`, `${infer.passes} passes of ${infer.images_per_pass} images through predictAll after one warm-up pass${capped(infer)}`],
           ),
           ...(decode
-            ? [[`decoding ${decode.packets.toLocaleString('en-US')} ZTF alert packets into braai's input`, `${rate({ images_per_s: decode.packets_per_s, images_per_s_min: decode.packets_per_s_min, images_per_s_max: decode.packets_per_s_max })} packets/s`, `readAlertSet (Avro, gunzip, FITS, the braai step) on the fixture packets held in memory, ${decode.passes} passes after one warm-up; ${num(decode.seconds)} s a pass`]]
+            ? [[`decoding ${decode.packets.toLocaleString('en-US')} ZTF alert packets into braai's input`, `${rate({ images_per_s: decode.packets_per_s, images_per_s_min: decode.packets_per_s_min, images_per_s_max: decode.packets_per_s_max })} packets/s`, `readAlertSet (Avro, gunzip, FITS, the braai step) on the fixture packets held in memory, ${decode.passes} pass${decode.passes === 1 ? '' : 'es'} after one warm-up; ${num(decode.seconds)} s a pass`]]
             : []),
           ...pick('epoch'),
           ...pick('peak'),

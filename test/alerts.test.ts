@@ -6,47 +6,20 @@
 // its own one-line InputError naming the file.
 import { readFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import avro, { type Type } from 'avsc';
 import { compress } from 'snappyjs';
 import { describe, expect, it } from 'vitest';
 import { inputError } from './support/input-error.ts';
 import { readAlerts, type Alert, type Cutout } from '../src/data/alerts.ts';
+import { container, writes } from './support/avro-file.ts';
 import { avroType, readAvroContainer } from '../src/data/avro-container.ts';
 import { crc32 } from '../src/data/crc32.ts';
-import { writeFits } from '../src/data/fits-write.ts';
+import { writeFits } from './support/fits-write.ts';
 import { rng, TEST_SEED } from './support/random.ts';
 
 const FIXTURE = new URL('./fixtures/ztf/2475433850415015002.avro', import.meta.url);
 const packet = readFileSync(FIXTURE);
 
 type AvroRecord = Record<string, unknown>;
-/** avsc's block codec: the block's bytes in, through a Node-style callback. */
-type Codec = (block: Buffer, done: (error: Error | null, out?: Buffer) => void) => void;
-/** A codec that writes what it is told to, whatever the codec's name promises. */
-const writes = (bytes: (block: Buffer) => Buffer): Codec => (block, done) => done(null, bytes(block));
-
-/** Avro's snappy framing as the Java and Python writers make it: the block compressed, then the CRC-32 of the original, big-endian. */
-const snappyBlock = writes((block) => {
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(block));
-  return Buffer.concat([compress(block), crc]);
-});
-
-/** A container file written by avsc's BlockEncoder; blockSize 1 gives each record a block of its own. */
-function container(type: Type, records: unknown[], codec = 'null', options: { blockSize?: number; codecs?: Record<string, Codec> } = {}): Promise<Buffer> {
-  const codecs = { ...avro.streams.BlockEncoder.defaultCodecs(), snappy: snappyBlock, ...options.codecs };
-  const encoder = new avro.streams.BlockEncoder(type, { codec, blockSize: options.blockSize, codecs });
-  const chunks: Buffer[] = [];
-  encoder.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const done = new Promise<Buffer>((resolve, reject) => {
-    encoder.on('end', () => resolve(Buffer.concat(chunks)));
-    encoder.on('error', reject);
-  });
-  for (const record of records) encoder.write(record);
-  encoder.end();
-  return done;
-}
-
 /** An independent decode of a gzipped single-HDU float32 stamp: node:zlib, the header's NAXISn read by pattern, big-endian floats after it. */
 function decodeStamp(gzipped: Uint8Array): Cutout {
   const fits = gunzipSync(gzipped);

@@ -109,4 +109,19 @@ describe('bench results', () => {
     expect(met).toContainEqual(['tuned net trains at batch 128', 'training the tuned net at batch 128: out of memory', false]);
     expect(met).toContainEqual(['inference, initial net, at batch 256 runs', error, false]);
   });
+
+  it('braai rows and the decoding check: decoding must outrun scoring, and results from before braai still render', () => {
+    const r = benchResults('llvmpipe');
+    expect(renderMarkdown(r)).not.toContain('braai net');
+    const braaiInfer: InferFigures = { ...infer, model: 'braai', images_per_s: 400, images_per_s_min: 390, images_per_s_max: 410, effective_batch: 256 };
+    const decode = { packets: 10_000, packets_per_s: 830, packets_per_s_min: 820, packets_per_s_max: 840, seconds: 12, passes: 3, preprocess: 'braai' as const };
+    r.bench!.infer.braai = braaiInfer;
+    r.bench!.decode = decode;
+    const md = renderMarkdown(r);
+    expect(md).toContain('| inference, braai net, batch 256 | 400.0 (390.0–410.0) images/s |');
+    expect(md).toContain("| decoding 10,000 ZTF alert packets into braai's input | 830.0 (820.0–840.0) packets/s |");
+    expect(checks(r)).toContainEqual(['decoding 10,000 ZTF packets is faster than braai scores them', '830.0 packets/s decoded, 400.0 images/s scored', true]);
+    r.bench!.decode = { ...decode, packets_per_s: 300 };
+    expect(checks(r).find(([what]) => what.startsWith('decoding'))![2]).toBe(false);
+  });
 });

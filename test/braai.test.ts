@@ -1,7 +1,9 @@
 // ZTF's production real/bogus model, braai, run by Handscan on ZTF's own
-// public alert packets (test/fixtures/README.md): d6_m7 must reproduce the
-// `drb` ZTF shipped in each packet, its later d6_m9 must load from a
-// weights-only file and its architecture JSON, and d6_m7 must train and reload.
+// public alert packets (test/fixtures/README.md), as ZTF sends them and as
+// Fink re-serialises them: d6_m7 must reproduce the `drb` ZTF shipped in each
+// packet (each without NaN pixels: the README says why), its later d6_m9 must
+// load from a weights-only file and its architecture JSON, and d6_m7 must
+// train and reload.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inferenceSource, type Dataset } from '../src/data/dataset.ts';
 import { loadDataset } from '../src/data/load.ts';
+import { avroType, readAvroContainer } from '../src/data/avro-container.ts';
 import { cpuBackend } from '../src/kernels/cpu-backend.ts';
 import { braaiModel } from '../src/nn/models.ts';
 import { makeOptimizer } from '../src/nn/optimizers.ts';
@@ -16,6 +19,7 @@ import { loadCheckpoint, modelFromCheckpoint, saveCheckpoint } from '../src/trai
 import { predictAll, trainEpoch } from '../src/train/fit.ts';
 import { resolveModel } from '../src/train/model-choice.ts';
 import { batchSource } from '../src/train/source.ts';
+import { container } from './support/avro-file.ts';
 import { errorLines, handscan } from './support/cli.ts';
 import { expectClose } from './support/compare.ts';
 import { backendOf, useGpu } from './support/gpu.ts';
@@ -76,6 +80,68 @@ describe('braai d6_m7 on ZTF packets', () => {
       expect(label).toBe(Number(p) >= 0.5 ? 'real' : 'not_real');
       if (id !== WITH_NAN) expect(Math.abs(Number(p) - Number(drb)), `packet ${id}`).toBeLessThan(DRB_TOLERANCE);
     }
+  });
+});
+
+/**
+ * The fixture packets as Fink re-serialises ZTF alerts (written by Spark):
+ * a top-level record named topLevelRecord, every field nullable with the
+ * type first, cutouts as records of their own, and Fink's added science
+ * fields. Alert readers go by field names, so these read as ZTF packets.
+ */
+async function finkFile(path: string): Promise<void> {
+  const records: Record<string, unknown>[] = [];
+  let candidateFields: { name: string; type: unknown }[] = [];
+  for (const name of readdirSync(PACKETS).filter((n) => n.endsWith('.avro')).sort()) {
+    const { type, records: packets } = readAvroContainer(readFileSync(join(PACKETS, name)), name);
+    const candidate = (type.schema() as { fields: { name: string; type: { fields?: { name: string; type: unknown }[] } }[] }).fields.find((f) => f.name === 'candidate')!;
+    candidateFields = candidate.type.fields!.map((f) => ({ name: f.name, type: Array.isArray(f.type) ? f.type : [f.type, 'null'] }));
+    for (const p of packets as Record<string, unknown>[]) {
+      const cutout = (c: { fileName: string; stampData: Buffer }) => ({ fileName: c.fileName, stampData: c.stampData });
+      records.push({
+        objectId: p.objectId,
+        candid: p.candid,
+        candidate: p.candidate,
+        cutoutScience: cutout(p.cutoutScience as never),
+        cutoutTemplate: cutout(p.cutoutTemplate as never),
+        cutoutDifference: cutout(p.cutoutDifference as never),
+        cdsxmatch: 'Unknown',
+        rf_snia_vs_nonia: 0.25,
+        roid: 0,
+      });
+    }
+  }
+  const stamp = (name: string) => [{ type: 'record', name, fields: [{ name: 'fileName', type: ['string', 'null'] }, { name: 'stampData', type: ['bytes', 'null'] }] }, 'null'];
+  const fink = avroType({
+    type: 'record',
+    name: 'topLevelRecord',
+    fields: [
+      { name: 'objectId', type: ['string', 'null'] },
+      { name: 'candid', type: ['long', 'null'] },
+      { name: 'candidate', type: [{ type: 'record', name: 'candidate', fields: candidateFields }, 'null'] },
+      { name: 'cutoutScience', type: stamp('cutoutScience') },
+      { name: 'cutoutTemplate', type: stamp('cutoutTemplate') },
+      { name: 'cutoutDifference', type: stamp('cutoutDifference') },
+      { name: 'cdsxmatch', type: ['string', 'null'] },
+      { name: 'rf_snia_vs_nonia', type: ['double', 'null'] },
+      { name: 'roid', type: ['int', 'null'] },
+    ],
+  });
+  writeFileSync(path, await container(fink, records, 'deflate'));
+}
+
+describe('braai d6_m7 on Fink-style records', () => {
+  it('read as ZTF packets: the same candids and 63×63 cutouts, and drb reproduced within 1e-5', async () => {
+    const path = join(dir, 'fink.avro');
+    await finkFile(path);
+    const [fink, ztf] = [await loadDataset(path, { preprocess: 'braai-rows' }), await alerts()];
+    expect(fink.ids).toEqual(ztf.ids);
+    expect(fink.shape).toEqual([63, 63, 3]);
+    expect(Array.from(fink.images)).toEqual(Array.from(ztf.images));
+    const p = await predictAll(modelFromCheckpoint(D6_M7, await loadCheckpoint(D6_M7), backendOf(gpu()), () => braaiModel()), inferenceSource(fink, 1));
+    drbOf(fink).forEach((drb, i) => {
+      if (fink.ids[i] !== WITH_NAN) expect(Math.abs(p[i] - drb), `packet ${fink.ids[i]}`).toBeLessThan(DRB_TOLERANCE);
+    });
   });
 });
 

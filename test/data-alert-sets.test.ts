@@ -8,15 +8,15 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import avro, { type Type } from 'avsc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAlerts } from '../src/data/alerts.ts';
 import { readAvroContainer } from '../src/data/avro-container.ts';
 import { labelsFor } from '../src/data/dataset.ts';
-import { writeFits } from '../src/data/fits-write.ts';
+import { writeFits } from './support/fits-write.ts';
 import { expandGlob, loadDataset } from '../src/data/load.ts';
 import { braai } from '../src/data/preprocess.ts';
 import { bundleCore } from '../scripts/build-web.ts';
+import { container } from './support/avro-file.ts';
 import { inputError } from './support/input-error.ts';
 import { TEST_SEED } from './support/random.ts';
 
@@ -24,20 +24,6 @@ const FIXTURE = new URL('./fixtures/ztf/2475433850415015002.avro', import.meta.u
 const CANDID = '2475433850415015002';
 const packet = readFileSync(FIXTURE);
 type AvroRecord = Record<string, unknown>;
-
-/** A container file written by avsc's BlockEncoder (the real packet's schema). */
-function container(type: Type, records: unknown[]): Promise<Buffer> {
-  const encoder = new avro.streams.BlockEncoder(type, { codec: 'null' });
-  const chunks: Buffer[] = [];
-  encoder.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const done = new Promise<Buffer>((resolve, reject) => {
-    encoder.on('end', () => resolve(Buffer.concat(chunks)));
-    encoder.on('error', reject);
-  });
-  for (const record of records) encoder.write(record);
-  encoder.end();
-  return done;
-}
 
 let root: string;
 let folder: string;

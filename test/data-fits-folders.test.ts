@@ -1,6 +1,6 @@
 // FITS files in cutout folders, in each of the three layouts a sample may
 // take (a 3-D cube; several 2-D image HDUs in one file; files sharing a stem
-// with channel suffixes), written here with src/data/fits-write.ts, read back
+// with channel suffixes), written here with test/support/fits-write.ts, read back
 // to known pixels through the 'none' and 'braai' steps; and one clear line
 // for each malformed sample.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Dataset } from '../src/data/dataset.ts';
 import { readCutoutFolder, type FolderOptions } from '../src/data/folders.ts';
-import { writeFits, type FitsImage } from '../src/data/fits-write.ts';
+import { writeFits, type FitsImage } from './support/fits-write.ts';
 import { loadDataset } from '../src/data/load.ts';
 import { BRAAI_PAD } from '../src/data/preprocess.ts';
 import { InputError } from '../src/errors.ts';

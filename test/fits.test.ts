@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inputError } from './support/input-error.ts';
 import { readFits, type Bitpix } from '../src/data/fits.ts';
-import { writeFits } from '../src/data/fits-write.ts';
+import { writeFits } from './support/fits-write.ts';
 import { InputError } from '../src/errors.ts';
 import { readFitsFile } from '../src/data/fits-file.ts';
 import { rng, TEST_SEED } from './support/random.ts';

@@ -1,8 +1,8 @@
 // FITS files written: one primary HDU holding an image, as float32 (BITPIX
 // -32, ZTF's stamps) or as 16-bit integers with BSCALE, BZERO and BLANK (the
-// common way to store counts). Enough for test fixtures and for alert stamps;
-// platform-free, like the reader.
-import { FITS_BLOCK, type HeaderValue } from './fits.ts';
+// common way to store counts): the tests' own writer, sharing no code with
+// the reader (src/data/fits.ts) but its block size.
+import { FITS_BLOCK, type HeaderValue } from '../../src/data/fits.ts';
 
 export interface FitsImage {
   /** Row-major, as readFits returns it: [rows, cols] or [planes, rows, cols]; [] for a header alone. */
