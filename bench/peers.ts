@@ -7,8 +7,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { gpuBackend } from '../src/kernels/gpu-backend.ts';
 import { openEngine } from '../src/platform/node/engine.ts';
-import { BENCH_DIR, checks, hostInfo, isFailed, isSkipped, mergeResults, readResults, RESULTS_JSON, RESULTS_MD, startRun, writeResults, type Failed, type PeerFigures, type PeersSection, type Skipped } from './results.ts';
-import { measureInferenceOrHalf, measureTraining, orFailed, plan, type InferFigures, type TrainFigures } from './whole-step.ts';
+import { BENCH_DIR, checks, hostInfo, isSkipped, mergeResults, readResults, RESULTS_JSON, RESULTS_MD, startRun, writeResults, type PeerFigures, type PeersSection, type Skipped } from './results.ts';
+import { isFailed, measureInferenceOrHalf, measureTraining, orFailed, plan, type Failed, type InferFigures, type TrainFigures } from './whole-step.ts';
 
 const command = 'npm run bench:peers';
 const ROOT = join(BENCH_DIR, '..');

@@ -10,7 +10,7 @@ import type { AdapterDescription } from '../src/kernels/engine.ts';
 import { writeFileAtomic } from '../src/io/atomic-file.ts';
 import type { DecodeFigures } from './decode.ts';
 import type { KernelResults } from './kernels.ts';
-import type { InferFigures, TrainFigures } from './whole-step.ts';
+import { isFailed, type Failed, type InferFigures, type TrainFigures } from './whole-step.ts';
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const RESULTS_JSON = join(BENCH_DIR, 'results.json');
@@ -36,15 +36,6 @@ export interface PeerFigures {
 export interface Skipped {
   skipped: string;
 }
-
-/** A whole-step figure the device rejected. */
-export interface Failed {
-  model: string;
-  batch: number;
-  failed: string;
-}
-
-export const isFailed = (x: object): x is Failed => 'failed' in x;
 
 export interface PeersSection {
   run: RunInfo;

@@ -7,9 +7,9 @@ import { gpuBackend } from '../src/kernels/gpu-backend.ts';
 import { openEngine } from '../src/platform/node/engine.ts';
 import { measureDecode } from './decode.ts';
 import { measureKernels } from './kernels.ts';
-import { checks, hostInfo, isFailed, mergeResults, readResults, RESULTS_JSON, RESULTS_MD, startRun, writeResults, type Failed, type Results } from './results.ts';
+import { checks, hostInfo, mergeResults, readResults, RESULTS_JSON, RESULTS_MD, startRun, writeResults, type Results } from './results.ts';
 import { GpuTimer, printTable } from './timing.ts';
-import { measureInferenceOrHalf, measureTraining, orFailed, plan, type InferFigures, type TrainFigures } from './whole-step.ts';
+import { isFailed, measureInferenceOrHalf, measureTraining, orFailed, plan, type Failed, type InferFigures, type TrainFigures } from './whole-step.ts';
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 const quick = args.quick!;

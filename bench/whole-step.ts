@@ -14,7 +14,6 @@ import { Sequential } from '../src/nn/sequential.ts';
 import { paperProtocol } from '../src/train/config.ts';
 import { epochOrder, predictAll, trainEpoch } from '../src/train/fit.ts';
 import { batchSource } from '../src/train/source.ts';
-import type { Failed } from './results.ts';
 import { checked, GpuError, spread } from './timing.ts';
 
 /** The paper's training split (REFERENCE.md): the size of one epoch. */
@@ -215,6 +214,15 @@ export async function measureInferenceOrHalf(g: Engine, B: Backend<GpuTensor>, n
     return { ...(await measureInference(g, B, name, batch / 2, p)), failed_batch: { batch, error: e.message } };
   }
 }
+
+/** A whole-step figure the device rejected. */
+export interface Failed {
+  model: string;
+  batch: number;
+  failed: string;
+}
+
+export const isFailed = (x: object): x is Failed => 'failed' in x;
 
 /** The figures, or what the device rejected: one failed network must not cost the others' figures. */
 export async function orFailed<T>(model: ModelName, batch: number, measure: () => Promise<T>): Promise<T | Failed> {
