@@ -80,6 +80,7 @@ for (const [title, spec] of [
       const analytic = analyticGradients(model, x, targets, ctx);
       const numeric: number[] = [];
       const exact: number[] = [];
+      let crossed = 0;
       model.parameters().forEach((p, k) => {
         const values = (p.value as CpuTensor).data;
         for (let i = 0; i < values.length; i++) {
@@ -89,11 +90,16 @@ for (const [title, spec] of [
           values[i] = v - FD_STEP;
           const minus = lossFrom(model, 0, x, targets, ctx);
           values[i] = v;
-          expect(plus.signature, `parameter ${k}[${i}] crossed a kink (seed ${TEST_SEED})`).toBe(minus.signature);
+          // A step across a ReLU kink or a max-pool tie has no finite difference to compare: left out, and counted.
+          if (plus.signature !== minus.signature) {
+            crossed++;
+            continue;
+          }
           numeric.push((plus.loss - minus.loss) / (2 * FD_STEP));
           exact.push(analytic[k][i]);
         }
       });
+      expect(crossed, `parameters whose step crossed a kink (seed ${TEST_SEED})`).toBeLessThanOrEqual(0.02 * (numeric.length + crossed));
       expect(relativeError(numeric, exact)).toBeLessThan(FINITE_DIFFERENCES);
     });
 
