@@ -2,6 +2,7 @@
 // survey, every cutout is scored with WebGPU in this browser, and the page
 // shows the scores and the adapter they ran on. `?batch=N` caps the
 // inference batch (as `predict --batch-size`).
+import { predictedClass } from '../src/data/labels.ts';
 import type { Engine } from '../src/kernels/engine.ts';
 import { openEngine } from '../src/platform/browser/engine.ts';
 import { scoreSurvey, type PickedFile, type Scores } from './score.ts';
@@ -52,13 +53,12 @@ function row(cells: string[], tag: 'td' | 'th'): HTMLTableRowElement {
 }
 
 /** One row per cutout: id, the file's class, a probability per output (6 digits, as predict's CSV), the top class. */
-function showScores({ columns, ids, truth, probs }: Scores): void {
+function showScores({ classes, columns, ids, truth, probs }: Scores): void {
   const k = columns.length;
   const body = document.createElement('tbody');
   truth.forEach((label, i) => {
     const p = probs.subarray(i * k, (i + 1) * k);
-    const top = p.indexOf(Math.max(...p));
-    body.appendChild(row([ids[i], label, ...Array.from(p, (v) => v.toPrecision(6)), columns[top]], 'td'));
+    body.appendChild(row([ids[i], label, ...Array.from(p, (v) => v.toPrecision(6)), classes[predictedClass(p)]], 'td'));
   });
   const head = document.createElement('thead');
   head.appendChild(row(['id', 'class in file', ...columns.map((c) => `p(${c})`), 'prediction'], 'th'));

@@ -2,7 +2,8 @@
 // engine: the same readers, model and inference loop (predictAll, in batches
 // the engine allows) as `handscan predict`, so the numbers are Node's.
 import { describeShape, inferenceSource } from '../src/data/dataset.ts';
-import { classNames, ORIGINAL_CLASSES, schemeForOutputs } from '../src/data/labels.ts';
+import { ORIGINAL_CLASSES, outputClasses } from '../src/data/labels.ts';
+import type { PreprocessStepName } from '../src/data/preprocess.ts';
 import { readSdssFile } from '../src/data/sdss-hdf5.ts';
 import { readKerasCheckpoint } from '../src/io/keras-hdf5-layout.ts';
 import type { Engine, GpuTensor } from '../src/kernels/engine.ts';
@@ -19,7 +20,9 @@ export interface PickedFile {
 }
 
 export interface Scores {
-  /** The model's output classes, e.g. ['not real', 'real']. */
+  /** The classes the model tells apart, e.g. ['not real', 'real']. */
+  classes: readonly string[];
+  /** What each output column is the probability of: ['real'] for a one-unit sigmoid (braai). */
   columns: readonly string[];
   /** Each cutout's id: the file's `ids` entry, else its index (as in `predict`'s CSV). */
   ids: readonly string[];
@@ -31,14 +34,18 @@ export interface Scores {
 }
 
 export async function scoreSurvey(g: Engine, checkpoint: PickedFile, survey: PickedFile, onProgress: (done: number, total: number) => void): Promise<Scores> {
-  const ckpt = await withHdf5(checkpoint.bytes, checkpoint.name, (h5, file) => checkpointModel(readKerasCheckpoint(h5, file)));
-  const dataset = await withHdf5(survey.bytes, survey.name, (h5, file) => readSdssFile(h5, file, survey.name));
+  const { ckpt, preprocess } = await withHdf5(checkpoint.bytes, checkpoint.name, (h5, file) => {
+    const read = readKerasCheckpoint(h5, file);
+    return { ckpt: checkpointModel(read), preprocess: read.extra?.preprocess as PreprocessStepName | undefined };
+  });
+  // As `predict` without --preprocess: the checkpoint's own step, else scale255.
+  const dataset = await withHdf5(survey.bytes, survey.name, (h5, file) => readSdssFile(h5, file, survey.name, { preprocess }));
   // As `predict --model initial`: the file's model_config, else the paper's initial network.
   let model: Sequential<GpuTensor>;
-  let columns: readonly string[];
+  let outputs: ReturnType<typeof outputClasses>;
   try {
-    model = buildCheckpointModel(ckpt, gpuBackend(g), (classes) => modelSpec('initial', classes));
-    columns = classNames(schemeForOutputs(model.classes));
+    model = buildCheckpointModel(ckpt, gpuBackend(g), (classes) => modelSpec('initial', classes, [...dataset.shape]));
+    outputs = outputClasses(model.classes);
   } catch (e) {
     throw named(checkpoint.name, e);
   }
@@ -49,5 +56,5 @@ export async function scoreSurvey(g: Engine, checkpoint: PickedFile, survey: Pic
   const source = inferenceSource(dataset, model.classes);
   const probs = await predictAll(model, source, { onProgress: (done) => onProgress(done, source.count) });
   const truth = Array.from(dataset.labels, (k) => (dataset.scheme === 'unlabelled' ? '' : ORIGINAL_CLASSES[k]));
-  return { columns, ids: dataset.ids, truth, probs, seconds: (performance.now() - t0) / 1000 };
+  return { classes: outputs.classes, columns: outputs.outputs, ids: dataset.ids, truth, probs, seconds: (performance.now() - t0) / 1000 };
 }

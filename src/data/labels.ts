@@ -43,6 +43,24 @@ export function schemeForOutputs(outputs: number): LabelScheme {
   return scheme;
 }
 
+/**
+ * The classes a model with `outputs` outputs tells apart, and what each
+ * output is the probability of: a one-unit sigmoid (braai) gives p(real) of
+ * the binary scheme, a softmax one probability per class.
+ */
+export function outputClasses(outputs: number): { classes: readonly string[]; outputs: readonly string[] } {
+  const classes = classNames(schemeForOutputs(outputs === 1 ? 2 : outputs));
+  return { classes, outputs: outputs === 1 ? classes.slice(1) : classes };
+}
+
+/** The class of one row of a model's probabilities (`outputClasses`): a sigmoid's p(real) at `threshold`, else the most probable class. */
+export function predictedClass(p: ArrayLike<number>, threshold = 0.5): number {
+  if (p.length === 1) return Number(p[0] >= threshold);
+  let best = 0;
+  for (let c = 1; c < p.length; c++) if (p[c] > p[best]) best = c;
+  return best;
+}
+
 /** Maps one original class (0-9) to its label in `scheme`. */
 export function labelOf(originalClass: number, scheme: LabelScheme): number {
   return scheme === 'binary' ? BINARY_OF[originalClass] : scheme === 'visual' ? VISUAL_OF[originalClass] : originalClass;
