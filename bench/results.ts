@@ -48,6 +48,29 @@ export interface PeersSection {
   ratios: { [peer: string]: { train: number | null; infer: number | null } };
 }
 
+/** One run of `npm run bench:stream`: scorers on a Redis stream, fed as fast as possible or at a rate. */
+export interface StreamRun {
+  model: 'braai' | 'initial';
+  scorers: number;
+  /** Entries per second pushed; null: as fast as the server took them (a backlog from the start). */
+  offered_per_s: number | null;
+  alerts: number;
+  /** Alerts over the time from the first entry's XADD to the last result's write. */
+  alerts_per_s: number;
+  /** From each entry's id time to its result's write, on the server's clock. */
+  latency_ms: { p50: number; p99: number; max: number };
+  /** Busy time per alert, summed over the scorers (the stages overlap within a scorer). */
+  per_alert_ms: { decode: number; preprocess: number; gpu: number; redis: number };
+}
+
+export interface StreamSection {
+  run: RunInfo;
+  redis: string;
+  batch: number;
+  packets: string;
+  runs: StreamRun[];
+}
+
 export interface Results {
   adapter: AdapterDescription;
   host: { cpu: string; cpus: number; node: string };
@@ -64,6 +87,7 @@ export interface Results {
   };
   kernels?: { run: RunInfo; results: KernelResults } | Skipped;
   peers?: PeersSection;
+  stream?: StreamSection;
 }
 
 /** Starts a RunInfo; call `finish` at the end of the run. */
@@ -259,6 +283,7 @@ export function renderMarkdown(r: Results): string {
       '',
     );
   }
+  if (r.stream) lines.push(...streamLines(r.stream));
   if (r.kernels) {
     lines.push('## Kernels', '');
     if (isSkipped(r.kernels)) lines.push(`Not measured: ${r.kernels.skipped}.`, '');
@@ -293,4 +318,44 @@ export function renderMarkdown(r: Results): string {
   const c = checks(r);
   if (c.length > 0) lines.push('## Targets of issue 6', '', ...table(['target', 'measured', 'met'], c.map(([what, value, ok]) => [what, value, ok ? 'yes' : '**no**'])), '');
   return `${lines.join('\n')}`;
+}
+
+/** Issue 12's targets that a stream run decides: [what, value, passed]. */
+export function streamChecks(section: StreamSection): [string, string, boolean][] {
+  const braai = section.runs.filter((x) => x.model === 'braai');
+  const out: [string, string, boolean][] = [];
+  const fastest = braai.filter((x) => x.offered_per_s === null).sort((a, b) => b.alerts_per_s - a.alerts_per_s)[0];
+  if (fastest) out.push(['≥ 280 alerts/s with braai on this box', `${num(fastest.alerts_per_s)} alerts/s (${fastest.scorers} scorer${fastest.scorers === 1 ? '' : 's'})`, fastest.alerts_per_s >= 280]);
+  for (const x of braai.filter((y) => y.offered_per_s === 200)) {
+    out.push([`p99 < 5 s at 200 alerts/s offered, braai, ${x.scorers} scorer${x.scorers === 1 ? '' : 's'}`, `${num(x.latency_ms.p99 / 1000, 2)} s`, x.latency_ms.p99 < 5000]);
+  }
+  return out;
+}
+
+function streamLines(t: StreamSection): string[] {
+  const ms = (x: number) => num(x, 2);
+  return [
+    '## Streams',
+    '',
+    `\`${t.run.command}\`, ${t.run.date}, ${num(t.run.duration_s, 0)} s. \`handscan serve\` processes (batch ${t.batch}) in one consumer group on ${t.redis}, fed by \`replay\` with ${t.packets}.`,
+    '',
+    ...loadNote(t.run),
+    ...table(
+      ['model', 'scorers', 'offered', 'alerts', 'alerts/s', 'latency p50 / p99 / max (s)', 'decode / preprocess / GPU / Redis (ms per alert)'],
+      t.runs.map((x) => [
+        x.model === 'braai' ? 'braai d6_m7' : "the paper's initial network",
+        String(x.scorers),
+        x.offered_per_s === null ? 'as fast as possible' : `${num(x.offered_per_s, 0)}/s`,
+        x.alerts.toLocaleString('en-US'),
+        num(x.alerts_per_s),
+        `${num(x.latency_ms.p50 / 1000, 2)} / ${num(x.latency_ms.p99 / 1000, 2)} / ${num(x.latency_ms.max / 1000, 2)}`,
+        `${ms(x.per_alert_ms.decode)} / ${ms(x.per_alert_ms.preprocess)} / ${ms(x.per_alert_ms.gpu)} / ${ms(x.per_alert_ms.redis)}`,
+      ]),
+    ),
+    '',
+    'Alerts/s is the alerts over the time from the first entry\'s XADD to the last result\'s write; latency is each result\'s `latency_ms` (entry id time to write, on the server\'s clock), so at "as fast as possible" it is mostly time queued. The stage times are busy time per alert summed over the scorers, from their `/metrics`: decode (Avro, gunzip, FITS), the preprocessing step, GPU (`predictAll`, upload to readback) and Redis (XREADGROUP, XAUTOCLAIM and the result script); a scorer decodes the next batch while the GPU scores the last, so they add up to more than the wall time.',
+    '',
+    ...table(['target of issue 12', 'measured', 'met'], streamChecks(t).map(([what, value, ok]) => [what, value, ok ? 'yes' : '**no**'])),
+    '',
+  ];
 }

@@ -53,9 +53,9 @@ export function outputClasses(outputs: number): { classes: readonly string[]; ou
   return { classes, outputs: outputs === 1 ? classes.slice(1) : classes };
 }
 
-/** The class of one row of a model's probabilities (`outputClasses`): a sigmoid's p(real) at `threshold`, else the most probable class. */
+/** The class of one row of a model's probabilities (`outputClasses`): p(real) at `threshold` for a real/bogus model (one sigmoid or two softmax outputs), else the most probable class. */
 export function predictedClass(p: ArrayLike<number>, threshold = 0.5): number {
-  if (p.length === 1) return Number(p[0] >= threshold);
+  if (p.length <= 2) return Number(p[p.length - 1] >= threshold);
   let best = 0;
   for (let c = 1; c < p.length; c++) if (p[c] > p[best]) best = c;
   return best;

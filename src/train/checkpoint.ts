@@ -4,6 +4,7 @@
 // best validation loss so far. Writes are atomic (src/io/keras-hdf5.ts).
 import type { Backend, Tensor } from '../kernels/backend.ts';
 import { readKerasWeights, writeKerasWeights } from '../io/keras-hdf5.ts';
+import { isOnnxFile, readOnnxFile } from '../io/onnx-file.ts';
 import { buildCheckpointModel, checkpointModel, type CheckpointModel } from '../nn/checkpoint-model.ts';
 import { kerasLayers, kerasModelConfigOf } from '../nn/keras-config.ts';
 import type { Optimizer, OptimizerState } from '../nn/optimizers.ts';
@@ -55,9 +56,13 @@ export async function saveCheckpoint<T extends Tensor>(path: string, model: Sequ
   });
 }
 
-/** Reads a Handscan or Keras checkpoint; any problem is one InputError line. */
+/** Reads a Handscan or Keras checkpoint, or an ONNX model (src/io/onnx-import.ts); any problem is one InputError line. */
 export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
   try {
+    if (await isOnnxFile(path)) {
+      const { spec, weights, preprocess } = await readOnnxFile(path);
+      return { spec, weights, state: null, preprocess: knownStep(preprocess) };
+    }
     const ckpt = await readKerasWeights(path);
     const model = checkpointModel(ckpt);
     const training = ckpt.extra?.training as (Omit<TrainingState, 'optimizer'> & { optimizer: { name: OptimizerState['name']; iterations: number; slots: number } }) | undefined;
@@ -71,12 +76,16 @@ export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
       // JSON has no Infinity: a run with no validation yet stored null.
       state = { ...training, bestValLoss: training.bestValLoss ?? Infinity, optimizer: { ...training.optimizer, slots } };
     }
-    const preprocess = ckpt.extra?.preprocess ?? null;
-    if (preprocess !== null && !Object.hasOwn(PREPROCESS_STEPS, preprocess as string)) throw new Error(`records an unknown preprocessing step ${JSON.stringify(preprocess)}`);
-    return { ...model, state, preprocess: preprocess as PreprocessStepName | null };
+    return { ...model, state, preprocess: knownStep(ckpt.extra?.preprocess ?? null) };
   } catch (e) {
     throw new InputError(`checkpoint ${(e as Error).message.startsWith(path) ? '' : `${path}: `}${(e as Error).message}`);
   }
+}
+
+/** The preprocessing step a file records: one Handscan knows, or none. */
+function knownStep(preprocess: unknown): PreprocessStepName | null {
+  if (preprocess !== null && !Object.hasOwn(PREPROCESS_STEPS, preprocess as string)) throw new Error(`records an unknown preprocessing step ${JSON.stringify(preprocess)}`);
+  return preprocess as PreprocessStepName | null;
 }
 
 /** Loads weights into a model, as an InputError naming the file when they do not fit. */

@@ -10,9 +10,12 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   train: { summary: "train a network with the paper's protocol, validate each epoch, report on the test set", load: async () => (await import('./commands/train.ts')).default },
   evaluate: { summary: 'evaluate a checkpoint on a run\'s test split or on any labelled data', load: async () => (await import('./commands/evaluate.ts')).default },
   predict: { summary: 'score cutouts with a checkpoint and write a CSV', load: async () => (await import('./commands/predict.ts')).default },
+  export: { summary: 'write a checkpoint as an ONNX model, for ONNX Runtime and the brokers that run it', load: async () => (await import('./commands/export.ts')).default },
   simulate: { summary: 'make a simulated SDSS-II survey in the sdss.hdf5 layout (the built-in default data)', load: async () => (await import('./commands/simulate.ts')).default },
   show: { summary: 'write a contact sheet (PNG) of random cutouts per class of a dataset', load: async () => (await import('./commands/show.ts')).default },
   preprocess: { summary: 'describe the named preprocessing steps (network inputs and display stretches): --list', load: async () => (await import('./commands/preprocess.ts')).default },
+  serve: { summary: 'score alert packets from a Redis stream as one consumer of a group, writing results to a stream and a hash', load: async () => (await import('./commands/serve.ts')).default },
+  replay: { summary: 'push alert packets from files into a Redis stream, at a target rate', load: async () => (await import('./commands/replay.ts')).default },
 };
 
 function usage(): string {

@@ -1,22 +1,21 @@
 // `handscan predict`: score cutouts with a Handscan or Keras checkpoint and
 // write one CSV row per cutout (per alert packet, with ZTF's own drb beside
 // Handscan's score when the packets carry one).
-import { describeShape, inferenceSource, sampleCount, type Dataset } from '../../data/dataset.ts';
-import { classNames, schemeForOutputs } from '../../data/labels.ts';
+import { inferenceSource, sampleCount } from '../../data/dataset.ts';
+import { predictedClass } from '../../data/labels.ts';
 import { ACCEPTED_DATA, loadDataset } from '../../data/load.ts';
 import { DEFAULT_INFERENCE_BATCH } from '../../kernels/engine.ts';
 import { gpuBackend } from '../../kernels/gpu-backend.ts';
 import { openEngine } from '../../platform/node/engine.ts';
 import { writeFileAtomic } from '../../io/atomic-file.ts';
 import { checkOutputFile } from '../../io/output-path.ts';
-import { loadCheckpoint, modelFromCheckpoint } from '../checkpoint.ts';
 import { numberOption, parseOptions, type Command } from '../command.ts';
-import { InputError, UsageError } from '../../errors.ts';
-import { preprocessOption } from '../config.ts';
-import { MODEL_CHOICES, resolveModel } from '../model-choice.ts';
+import { UsageError } from '../../errors.ts';
+import { MODEL_CHOICES } from '../model-choice.ts';
 import { NETWORK_STEPS } from '../../data/samples.ts';
 import { predictAll } from '../fit.ts';
 import { progress } from '../progress.ts';
+import { ALERT_FIELDS, checkInput, FLOAT32_DIGITS, loadScoring, probabilityColumns, scoringChoices, scoringModel } from '../scoring.ts';
 
 const help = `handscan predict: score cutouts with a trained network
 
@@ -38,18 +37,6 @@ p_<class> for the 3 visual or 10 original classes (lower case, spaces as '_'). '
 predicted class name. Alert packets add objectId, and drb and drbversion where ZTF's packets have
 them. A packet with a missing or corrupt cutout is skipped, named on stderr and counted.`;
 
-/** CSV column names for a model's outputs: a sigmoid's one unit is p_real. */
-function columns(outputs: number): { labels: readonly string[]; names: readonly string[] } {
-  const labels = classNames(schemeForOutputs(outputs === 1 ? 2 : outputs)).map((n) => n.toLowerCase().replace(/[^a-z0-9]+/g, '_'));
-  return { labels, names: outputs === 1 ? labels.slice(1) : labels };
-}
-
-/** Significant digits that keep a float32 probability to its last bit's order (2^-24 ≈ 6e-8). */
-const FLOAT32_DIGITS = 7;
-
-/** The alert fields written beside the scores, where the packets have them. */
-const ALERT_FIELDS = ['drb', 'drbversion'] as const;
-
 const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
 async function run(argv: string[]): Promise<void> {
@@ -65,14 +52,13 @@ async function run(argv: string[]): Promise<void> {
   for (const required of ['weights', 'data', 'out'] as const) {
     if (!values[required]) throw new UsageError(`predict: --${required} is required (see \`handscan predict --help\`)`);
   }
-  const fallback = resolveModel('predict', values.model);
+  const choices = scoringChoices('predict', values);
   const threshold = numberOption('predict', 'threshold', values.threshold, 0.5, (v) => v >= 0 && v <= 1, 'a probability in [0, 1]');
   const batchSize = numberOption('predict', 'batch-size', values['batch-size'], DEFAULT_INFERENCE_BATCH, (v) => Number.isInteger(v) && v > 0 && v <= 4096, 'an integer in 1..4096');
-  const chosen = preprocessOption('predict', values.preprocess, 'scale255');
   // Inputs and the output path are checked before the GPU is opened.
   checkOutputFile('predict', 'out', values.out!);
-  const ckpt = await loadCheckpoint(values.weights!);
-  const preprocess = values.preprocess === undefined ? (ckpt.preprocess ?? 'scale255') : chosen;
+  const scoring = await loadScoring(values.weights!, choices);
+  const preprocess = scoring.step;
   let skipped = 0;
   const dataset = await loadDataset(values.data!, {
     preprocess,
@@ -83,9 +69,9 @@ async function run(argv: string[]): Promise<void> {
   });
   const g = await openEngine({ inferenceBatch: batchSize });
   try {
-    const net = modelFromCheckpoint(values.weights!, ckpt, gpuBackend(g), (classes) => fallback.spec(classes, dataset.shape));
+    const net = scoringModel(scoring, gpuBackend(g), dataset.shape);
     checkInput(values.weights!, net.spec.inputShape, dataset, preprocess);
-    const { labels, names } = columns(net.classes);
+    const { labels, names } = probabilityColumns(net.classes);
     const n = sampleCount(dataset);
     const source = inferenceSource(dataset, net.classes);
     console.log(`WebGPU adapter: ${g.info.name}; scoring ${n.toLocaleString('en-US')} cutouts from ${dataset.source} (preprocessing ${preprocess})`);
@@ -99,11 +85,8 @@ async function run(argv: string[]): Promise<void> {
     const rows = [['id', ...names.map((c) => `p_${c}`), 'label', ...extra].join(',')];
     for (let i = 0; i < n; i++) {
       const p = probs.subarray(i * k, (i + 1) * k);
-      let best = 0;
-      for (let c = 1; c < k; c++) if (p[c] > p[best]) best = c;
-      if (k <= 2) best = p[k - 1] >= threshold ? 1 : 0;
       const facts = extra.map((f) => (f === 'objectId' ? alerts![i].objectId : String(alerts![i].fields[f] ?? '')));
-      rows.push([quote(dataset.ids[i]), ...Array.from(p, (v) => v.toPrecision(FLOAT32_DIGITS)), labels[best], ...facts.map(quote)].join(','));
+      rows.push([quote(dataset.ids[i]), ...Array.from(p, (v) => v.toPrecision(FLOAT32_DIGITS)), labels[predictedClass(p, threshold)], ...facts.map(quote)].join(','));
     }
     await writeFileAtomic(values.out!, `${rows.join('\n')}\n`);
     bar.finish(`${n} cutouts in ${seconds.toFixed(1)} s (${(n / seconds).toFixed(1)} img/s); wrote ${values.out}`);
@@ -111,12 +94,6 @@ async function run(argv: string[]): Promise<void> {
   } finally {
     g.destroy();
   }
-}
-
-/** The data must come out of their preprocessing at the network's input shape. */
-function checkInput(weights: string, inputShape: readonly number[], dataset: Dataset, preprocess: string): void {
-  if (inputShape.join('×') === describeShape(dataset.shape)) return;
-  throw new InputError(`${weights}: the network takes ${inputShape.join('×')} inputs, but ${dataset.source} gives ${describeShape(dataset.shape)} after preprocessing ${preprocess}`);
 }
 
 const command: Command = { name: 'predict', help, run };
