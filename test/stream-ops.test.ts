@@ -1,12 +1,14 @@
 // Running `handscan serve` and `replay`: the command-line errors (one line,
 // exit 2 for a bad command line, 1 for an unreachable server or a bad file),
 // /metrics in Prometheus's format, a lost GPU device survived by opening a
-// new engine, and a Redis Cluster (one node holding every slot).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// new engine, a Redis Cluster (one node holding every slot), and cutout
+// records beside packets.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { readAvroContainer } from '../src/data/avro-container.ts';
 import { FIXTURE_PACKETS } from './support/alert-packets.ts';
 import { errorLines, handscan } from './support/cli.ts';
 import { startRedis, type RedisServer } from './support/redis.ts';
@@ -132,5 +134,31 @@ describe('serve in operation', () => {
     expect(apart.code).toBe(2);
     expect(errorLines(apart)).toHaveLength(1);
     expect(errorLines(apart)[0]).toMatch(/in a Redis Cluster the streams must share a hash tag.*'scores' and '\{ztf\}:alerts' do not/);
+  });
+
+  it("cutout records (three FITS stamps and a candid) score as their packets do; a corrupt stamp is dead-lettered", async () => {
+    const server = await redisServer();
+    const c = server.client();
+    const name = readdirSync(FIXTURE_PACKETS).find((n) => n.endsWith('.avro'))!;
+    const [packet] = readAvroContainer(readFileSync(join(FIXTURE_PACKETS, name)), name).records as Record<string, { stampData: Buffer }>[];
+    const candid = String((packet as unknown as { candid: bigint | number }).candid);
+    const stamps = ['science', 'template', 'difference'].flatMap((f) => [f, packet[`cutout${f[0].toUpperCase()}${f.slice(1)}`].stampData]);
+    await c.call('XADD', 'alerts', '*', 'candid', candid, 'objectId', 'ZTF-record', ...stamps);
+    await c.call('XADD', 'alerts', '*', 'candid', 'broken', ...stamps.map((v, i) => (i === 1 ? Buffer.from('not FITS') : v)));
+    await c.call('XADD', 'alerts', '*', 'packet', readFileSync(join(FIXTURE_PACKETS, name)));
+    const s = scorer('a', ['--redis', server.url, '--stream', 'alerts', '--group', 'g']);
+    await until('3 entries handled', () => drained(c, 'alerts', 'g', 3));
+    const results = ((await c.call('XRANGE', 'alerts:scores', '-', '+')) as [string, string[]][]).map(([, f]) => Object.fromEntries(Array.from({ length: f.length / 2 }, (_, i) => [f[2 * i], f[2 * i + 1]])));
+    expect(results.map((r) => [r.candid, r.objectId])).toEqual([
+      [candid, 'ZTF-record'],
+      [candid, (packet as unknown as { objectId: string }).objectId],
+    ]);
+    expect(results[0].p_real).toBe(results[1].p_real);
+    const [[, dead]] = (await c.call('XRANGE', 'alerts:dead', '-', '+')) as [string, string[]][];
+    const letter = Object.fromEntries(Array.from({ length: dead.length / 2 }, (_, i) => [dead[2 * i], dead[2 * i + 1]]));
+    expect(letter.alert).toBe('broken');
+    expect(letter.error).toMatch(/candid broken: science/);
+    s.proc.kill('SIGTERM');
+    expect((await s.exited).code, s.stderr()).toBe(0);
   });
 });

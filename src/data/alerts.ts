@@ -113,8 +113,8 @@ function toAlert(record: AvroRecord, survey: Survey, name: string, index: number
   };
 }
 
-/** A cutout field's first 2-D image: ZTF's record holds the FITS bytes in stampData, Rubin's field holds them itself. */
-function readCutout(value: unknown, where: string): Cutout {
+/** A cutout field's first 2-D image: ZTF's record holds the FITS bytes in stampData, Rubin's field holds them itself (plain or gzipped FITS). */
+export function readCutout(value: unknown, where: string): Cutout {
   const stamp = value instanceof Uint8Array ? value : (value as { stampData?: unknown } | null)?.stampData;
   if (!(stamp instanceof Uint8Array)) throw new InputError(`${where} is missing; expected a FITS stamp`);
   // Rubin's cutouts may keep the image in an extension after an empty primary HDU, with mask and variance after it.

@@ -31,9 +31,10 @@ export type SampleShape = readonly [number, number, number];
 /** How a dataset's labels are given: the ten original classes, real/not-real, or none at all. */
 export type DatasetScheme = 'original' | 'binary' | 'unlabelled';
 
-/** An alert packet's facts beside its sample (datasets read from .avro files). */
+/** An alert packet's facts beside its sample (datasets read from .avro files, and the stream's cutout records). */
 export interface AlertCandidate {
-  survey: Survey;
+  /** null for a stream's cutout record, which names no survey. */
+  survey: Survey | null;
   /** ZTF's objectId, or Rubin's diaObjectId (else ssObjectId); '' when a Rubin source has neither. */
   objectId: string;
   /** The .avro file the packet came from. */

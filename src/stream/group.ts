@@ -8,11 +8,13 @@ import type { Log } from './log.ts';
 
 /** The field of an input entry that holds the alert packet's bytes. */
 export const PACKET_FIELD = 'packet';
+/** A cutout record instead of a packet: these three FITS stamps (plain or gzipped), with `candid` and optionally `objectId`. */
+export const CUTOUT_FIELDS = ['science', 'template', 'difference'] as const;
 
 export interface Entry {
   id: string;
-  /** The packet's bytes; null when the entry has no `packet` field. */
-  packet: Buffer | null;
+  /** The entry's fields by name: `packet`, or a cutout record's (CUTOUT_FIELDS, `candid`, `objectId`). */
+  fields: ReadonlyMap<string, Buffer>;
   /** Times the group has delivered it, this delivery included (XPENDING's count). */
   deliveries: number;
 }
@@ -100,9 +102,9 @@ export class ConsumerGroup {
 }
 
 function toEntry(id: Buffer, fields: Buffer[], deliveries: number): Entry {
-  let packet: Buffer | null = null;
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i].toString() === PACKET_FIELD) packet = fields[i + 1];
-  return { id: id.toString(), packet, deliveries };
+  const byName = new Map<string, Buffer>();
+  for (let i = 0; i + 1 < fields.length; i += 2) byName.set(fields[i].toString(), fields[i + 1]);
+  return { id: id.toString(), fields: byName, deliveries };
 }
 
 /** A group's pending entries (delivered, not yet acknowledged) and lag (not yet delivered), from XINFO GROUPS. */

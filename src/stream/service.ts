@@ -7,7 +7,7 @@
 import { checkDataset, type Dataset } from '../data/dataset.ts';
 import { ALERT_FIELDS, checkInput, FLOAT32_DIGITS, probabilityColumns, type Scoring } from '../train/scoring.ts';
 import { decodeEntry, type DecodedEntry, type DecodeTimes } from './decode.ts';
-import { groupBacklog, PACKET_FIELD, type ConsumerGroup, type Entry } from './group.ts';
+import { groupBacklog, type ConsumerGroup, type Entry } from './group.ts';
 import type { StreamKeys } from './keys.ts';
 import { errorText, type Log } from './log.ts';
 import type { Metrics } from './metrics.ts';
@@ -215,7 +215,8 @@ export class ScoringService {
         ['error', error],
         ['deliveries', String(entry.deliveries)],
         ['consumer', consumer],
-        ...(entry.packet === null ? [] : [[PACKET_FIELD, entry.packet] as Field]),
+        // The entry itself, to replay once fixed.
+        ...[...entry.fields].map(([name, value]): Field => [name, value]),
       ]),
     }));
   }
