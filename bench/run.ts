@@ -1,7 +1,8 @@
 // npm run bench [-- --quick]: whole-step figures (training the paper's two
 // networks and braai, inference, an epoch, peak memory, memory growth, alert
-// packets decoded) and, without --quick, every kernel at the paper's shapes.
-// Writes bench/results.json and bench/RESULTS.md.
+// packets decoded) and, without --quick, every kernel at the paper's shapes
+// and the stream scorers (bench/stream.ts). Writes bench/results.json and
+// bench/RESULTS.md.
 import { parseArgs } from 'node:util';
 import { gpuBackend } from '../src/kernels/gpu-backend.ts';
 import { openEngine } from '../src/platform/node/engine.ts';
@@ -90,3 +91,7 @@ console.log('');
 for (const [what, value, ok] of checks(merged)) console.log(`${ok ? 'met    ' : 'NOT MET'}  ${what}: ${value}`);
 console.log(`wrote ${RESULTS_JSON} and ${RESULTS_MD}`);
 g.destroy();
+// A full run also measures the stream scorers (bench/stream.ts, which runs
+// alone as `npm run bench:stream`): their own processes need the GPU and the
+// cores to themselves, so after this engine is gone.
+if (!quick) await import('./stream.ts');
