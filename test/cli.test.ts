@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readKerasWeights } from '../src/io/keras-hdf5.ts';
 import { initialModel } from '../src/nn/models.ts';
 import { cpuBackend } from '../src/kernels/cpu-backend.ts';
+import { Sequential } from '../src/nn/sequential.ts';
+import { applyTemperature } from '../src/train/calibration.ts';
 import { loadCheckpoint, modelFromCheckpoint, saveCheckpoint } from '../src/train/checkpoint.ts';
 import { randomWeights, tfKerasConfig, writeAsKeras } from './support/keras-file.ts';
 import { errorLines, handscan } from './support/cli.ts';
@@ -34,6 +36,11 @@ describe('bad input: one line naming the problem, and a non-zero exit', () => {
     ['train', '--epochs', '0'],
     ['train', '--labels', 'colours'],
     ['train', '--lr', 'fast'],
+    ['train', '--class-weight', '1,2,3'],
+    ['train', '--class-weight', 'heavy'],
+    ['train', '--lr-schedule', 'step'],
+    ['train', '--lr-factor', '1.5'],
+    ['train', '--patience', '0'],
     ['predict', '--data', data, '--out', join(dir, 'x.csv')],
     ['evaluate'],
   ];
@@ -101,6 +108,65 @@ describe('Keras interoperability', () => {
   });
 });
 
+describe('calibration, schedules and class weights', () => {
+  const rows = (csv: string) => readFileSync(csv, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(1, 3).map(Number));
+
+  it('predict applies the temperature a checkpoint stores: its columns are softmax(z/T)', async () => {
+    const model = Sequential.build(initialModel(2), cpuBackend, 3);
+    const [plain, warm] = [join(dir, 'plain.h5'), join(dir, 'warm.h5')];
+    await saveCheckpoint(plain, model, { preprocess: 'scale255' });
+    await saveCheckpoint(warm, model, { preprocess: 'scale255', temperature: 2 });
+    expect((await loadCheckpoint(warm)).temperature).toBe(2);
+    const outs = [join(dir, 'plain.csv'), join(dir, 'warm.csv')];
+    for (const [weights, out] of [[plain, outs[0]], [warm, outs[1]]]) {
+      const r = await handscan(['predict', '--weights', weights, '--data', data, '--out', out]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const [raw, calibrated] = outs.map(rows);
+    expect(calibrated).toHaveLength(240);
+    calibrated.forEach((p, i) => {
+      const expected = applyTemperature(raw[i], 2, 2);
+      expect(Math.abs(p[1] - expected[1]), `row ${i}`).toBeLessThan(1e-5);
+    });
+    expect(calibrated.some((p, i) => Math.abs(p[1] - raw[i][1]) > 1e-3)).toBe(true);
+  });
+
+  it('a run records each epoch\'s learning rate, its training metrics move every epoch, early stopping keeps to its patience, and the report has the calibration figures and plot and per-layer diagnostics', async () => {
+    const out = join(dir, 'scheduled');
+    const r = await handscan(['train', '--data', data, '--epochs', '6', '--batch-size', '16', '--seed', '2', '--lr', '0.003', '--lr-schedule', 'cosine', '--patience', '1', '--class-weight', 'balanced', '--calibrate', 'temperature', '--verbose', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    const history = report.history as { epoch: number; loss: number; accuracy: number; lr: number }[];
+    history.forEach((h) => expect(h.lr).toBeCloseTo((0.003 * (1 + Math.cos((Math.PI * (h.epoch - 1)) / 6))) / 2, 12));
+    // The issue's symptom: a training loss that repeats from one epoch to the next.
+    for (let i = 1; i < history.length; i++) expect(history[i].loss.toFixed(4), `epochs ${i} and ${i + 1}`).not.toBe(history[i - 1].loss.toFixed(4));
+    // On this seed epoch 5 brings no lower validation loss than epoch 4: with a patience of 1 the run stops there.
+    expect(r.stdout).toMatch(/^early stop after epoch 5: no lower validation loss in 1 epoch$/m);
+    expect(history).toHaveLength(5);
+    expect(report.bestEpoch).toBe(4);
+    expect(report.classWeights).toHaveLength(2);
+    expect(report.classWeights[0]).toBeGreaterThan(report.classWeights[1]);
+    expect(report.temperature).toBeGreaterThan(0);
+    expect((await loadCheckpoint(join(out, 'best.h5'))).temperature).toBe(report.temperature);
+    expect(report.test.ece).toBeGreaterThanOrEqual(0);
+    expect(report.test.brier).toBeGreaterThan(0);
+    expect(report.uncalibrated.ece).toBeGreaterThanOrEqual(0);
+    for (const f of ['reliability.svg', 'reliability.png']) expect(existsSync(join(out, f)), f).toBe(true);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toMatch(/\| epoch \| loss \| accuracy \| val loss \| val accuracy \| lr \|/);
+    expect(md).toMatch(/^\| dense_1\/relu \| \d+\.\d\d% \| {2}\| {2}\|$/m);
+    expect(md).toMatch(/^Calibration of p_real: expected calibration error \d\.\d{4} \(15 equal-width bins\), Brier score \d\.\d{4}, after temperature scaling at T = /m);
+    expect(r.stdout).toMatch(/^class weights balanced \(/m);
+    // --verbose prints, and report.json keeps, each epoch's diagnostics: every ReLU and every layer with weights.
+    expect(r.stdout).toMatch(/^ {2}dense_1\/relu +dead ReLU \d+\.\d%$/m);
+    for (const h of report.history) {
+      expect(h.atClip).toBeGreaterThanOrEqual(0);
+      expect(h.diagnostics.map((d: { layer: string }) => d.layer)).toEqual(['conv2d_1/relu', 'conv2d_2/relu', 'conv2d_3/relu', 'dense_1/relu', 'conv2d_1', 'conv2d_2', 'conv2d_3', 'dense_1', 'dense_2']);
+      for (const d of h.diagnostics.filter((d: { updateRatio?: number }) => d.updateRatio !== undefined)) expect(d.updateRatio).toBeGreaterThan(0);
+    }
+  });
+});
+
 describe('training runs', () => {
   it('--dry-run of the paper preset prints the protocol: RMSprop, batch 64, 50 epochs, the paper split sizes', async () => {
     const r = await handscan(['train', '--preset', 'paper', '--dry-run', '--data', data, '--out', join(dir, 'dry')]);
@@ -112,11 +178,11 @@ describe('training runs', () => {
   });
 
   // The initial network (RMSprop) and the tuned one (Adam, dropout): optimizer
-  // moments, the step counter that seeds dropout, and the history must all
-  // survive a kill.
+  // moments and learning rate (under a schedule), the step counter that seeds
+  // dropout, and the history must all survive a kill.
   const survivors: [string, string[], number][] = [
-    ['initial', TINY, 10],
-    ['tuned', [...TINY, '--model', 'tuned'], 5],
+    ['initial', [...TINY, '--lr-schedule', 'plateau', '--lr-patience', '1', '--class-weight', 'balanced'], 10],
+    ['tuned', [...TINY, '--model', 'tuned', '--lr-schedule', 'cosine'], 5],
   ];
   for (const [model, options, wantedKills] of survivors) {
     it(`${model}: SIGKILL at ${wantedKills} random moments during training never leaves an unreadable file, and --resume from mid-run checkpoints ends with the same checkpoints and report as an uninterrupted run`, async () => {

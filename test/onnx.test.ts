@@ -15,10 +15,11 @@ import { loadDataset } from '../src/data/load.ts';
 import type { Backend, Tensor as EngineTensor } from '../src/kernels/backend.ts';
 import { cpuBackend } from '../src/kernels/cpu-backend.ts';
 import { CpuTensor } from '../src/kernels/cpu-tensor.ts';
-import { exportOnnx, type ExportOptions } from '../src/io/onnx-export.ts';
-import { importOnnx } from '../src/io/onnx-import.ts';
+import { exportOnnx, exportOnnxGraph, type ExportOptions } from '../src/io/onnx-export.ts';
+import { importOnnx, importOnnxGraph } from '../src/io/onnx-import.ts';
 import { permute, TO_NCHW, type Layout } from '../src/io/onnx-layout.ts';
 import { decodeModel } from '../src/io/onnx-proto.ts';
+import { Model } from '../src/nn/model.ts';
 import { initialModel, tunedModel } from '../src/nn/models.ts';
 import { makeOptimizer } from '../src/nn/optimizers.ts';
 import { Sequential, type LayerWeights } from '../src/nn/sequential.ts';
@@ -29,7 +30,7 @@ import { errorLines, handscan } from './support/cli.ts';
 import { relativeError } from './support/compare.ts';
 import { backendOf, useGpu } from './support/gpu.ts';
 import { analyticGradients, lossFrom } from './support/network.ts';
-import { GraphWriter, pytorchGraph, tf2onnxGraph } from './support/onnx-graphs.ts';
+import { GraphWriter, pytorchGraph, tf2onnxGraph, twoInputGraph } from './support/onnx-graphs.ts';
 import { rng, TEST_SEED } from './support/random.ts';
 import { FD_STEP, FINITE_DIFFERENCES } from './support/tolerances.ts';
 
@@ -227,6 +228,64 @@ describe("graphs other tools write import and agree with ONNX Runtime within 1e-
   });
 });
 
+/** ONNX Runtime's output for named inputs, each given as [values, dims]. */
+async function runtimeFeeds(bytes: Uint8Array, feeds: Record<string, [Float32Array, number[]]>): Promise<Float32Array> {
+  const session = await InferenceSession.create(bytes);
+  const out = await session.run(Object.fromEntries(Object.entries(feeds).map(([name, [data, dims]]) => [name, new Tensor('float32', data, dims)])));
+  await session.release();
+  return out[session.outputNames[0]].data as Float32Array;
+}
+
+describe('an image-plus-metadata graph (BTSbot, ACAI)', () => {
+  const n = 3;
+  /** The graph as a Handscan model, and inputs for both: Handscan's images N×H×W×C, ONNX's N×C×H×W. */
+  function twoInputs(random: () => number) {
+    const bytes = twoInputGraph(random);
+    const { graph, weights, preprocess } = importOnnxGraph(bytes);
+    const model = Model.fromGraph(graph, cpuBackend, 0);
+    model.setWeights(weights);
+    const image = images(n, [8, 8, 3], random);
+    const metadata = Float32Array.from({ length: n * 4 }, () => random() * 2 - 1);
+    return { bytes, graph, preprocess, model, image, metadata };
+  }
+  const probs = async (model: Model<EngineTensor>, image: Float32Array, metadata: Float32Array) => {
+    const B = model.backend;
+    return Float32Array.from(await B.toArray(model.predict({ triplet: B.fromArray(image, [n, 8, 8, 3]), metadata: B.fromArray(metadata, [n, 4]) })));
+  };
+
+  it('imports as a graph model (two inputs, a shared pool output, Squeeze, Mul, a three-way Concat) that agrees with ONNX Runtime within 1e-5', async () => {
+    const random = rng(TEST_SEED + 9);
+    const { bytes, graph, model, image, metadata } = twoInputs(random);
+    expect(graph.inputs).toEqual([
+      { name: 'triplet', shape: [8, 8, 3] },
+      { name: 'metadata', shape: [4] },
+    ]);
+    expect(graph.nodes.map((l) => [l.layer.type, l.inputs.length])).toEqual([
+      ['conv2d', 1], ['relu', 1], ['maxpool2d', 1], ['flatten', 1], ['avgpool2d', 1], ['flatten', 1], ['dense', 1], ['relu', 1], ['concat', 3], ['dense', 1], ['relu', 1], ['dense', 1], ['activation', 1],
+    ]);
+    const expected = await runtimeFeeds(bytes, { triplet: [permute(image, [n, 8, 8, 3], TO_NCHW), [n, 3, 8, 8]], metadata: [metadata, [n, 4]] });
+    expect(maxDifference(await probs(model, image, metadata), expected), `seed ${TEST_SEED}`).toBeLessThan(ORT_TOLERANCE);
+  });
+
+  it('exports to a file ONNX Runtime scores as Handscan does (both layouts), and export → import → export gives the same bytes', async () => {
+    const random = rng(TEST_SEED + 10);
+    const { graph, model, image, metadata } = twoInputs(random);
+    const expected = await probs(model, image, metadata);
+    for (const layout of LAYOUTS) {
+      const first = exportOnnxGraph(graph, await model.getWeights(), options(layout, ['p_real']));
+      const triplet: [Float32Array, number[]] = layout === 'nhwc' ? [image, [n, 8, 8, 3]] : [permute(image, [n, 8, 8, 3], TO_NCHW), [n, 3, 8, 8]];
+      expect(maxDifference(await runtimeFeeds(first, { triplet, metadata: [metadata, [n, 4]] }), expected), layout).toBeLessThan(ORT_TOLERANCE);
+      const again = importOnnxGraph(first);
+      expect(again.preprocess).toBe('scale255');
+      const rebuilt = Model.fromGraph(again.graph, cpuBackend, 0);
+      rebuilt.setWeights(again.weights);
+      expect(Array.from(await probs(rebuilt, image, metadata)), layout).toEqual(Array.from(expected));
+      const second = exportOnnxGraph(again.graph, await rebuilt.getWeights(), options(layout, ['p_real']));
+      expect(Buffer.compare(Buffer.from(second), Buffer.from(first)), `${layout}: the files differ`).toBe(0);
+    }
+  });
+});
+
 describe('an imported model fine-tunes', () => {
   it('CPU gradients of every parameter of the imported tf2onnx graph match finite differences', () => {
     const random = rng(TEST_SEED + 5);
@@ -321,15 +380,19 @@ describe('bad ONNX files', () => {
     }
   });
 
-  it('what Handscan does not import is refused in one line naming it: two inputs, a branch, another domain, pads neither valid nor same', () => {
+  it('what Handscan does not import is refused in one line naming it: a graph model as a chain, another domain, pads neither valid nor same, a Concat across channels', () => {
     const random = rng(TEST_SEED + 8);
     const relu = () => new GraphWriter(random).node('Relu', 'r');
-    expect(importError(relu().bytes([12, 12, 3], [12, 12, 3], 13, ['metadata']))).toMatch(/the graph has 2 inputs \('input_1', 'metadata'\); Handscan imports graphs of one image input/);
+    expect(importError(relu().bytes([12, 12, 3], [12, 12, 3], 13, ['metadata']))).toMatch(/the graph has 2 inputs \('input_1', 'metadata'\); Handscan's commands take models of one image input \(importOnnxGraph reads it as a graph model\)/);
 
-    const branch = new GraphWriter(random).node('Relu', 'a');
-    branch.nodes.push({ name: 'residual', opType: 'Add', input: ['a', 'input_1'], output: ['sum'] });
-    const bytes = branch.bytes([12, 12, 3], [12, 12, 3]);
-    expect(importError(bytes)).toMatch(/ONNX node 'residual' \(Add\): reads \[a, input_1\] .*not general DAGs/);
+    const branch = new GraphWriter(random).node('Relu', 'a').on(['a', 'input_1'], 'Add', 'residual');
+    expect(importError(branch.bytes([12, 12, 3], [12, 12, 3]))).toMatch(/layer 'residual' reads \[a, input_1\]: the graph branches, which Handscan's commands do not take/);
+
+    const across = new GraphWriter(random).node('Transpose', 't', [], { perm: [0, 3, 1, 2] }).on(['t', 't'], 'Concat', 'wide', [], { axis: 2 });
+    expect(() => importOnnxGraph(across.bytes([12, 12, 3], [3, 24, 12]))).toThrow(/ONNX node 'wide' \(Concat\): axis 2 is not Handscan's last \(channels or features\)/);
+    const squeeze = new GraphWriter(random);
+    squeeze.node('Squeeze', 'sq', [squeeze.int64('axes', [1])]);
+    expect(() => importOnnxGraph(squeeze.bytes([12, 12, 3], [12, 3]))).toThrow("ONNX node 'sq' (Squeeze): squeezes axes [1] of [N, 12,12,3]; Handscan squeezes size-1 axes of an image only down to N×features");
 
     expect(importError(new GraphWriter(random).node('FusedConv', 'fc', [], {}, 'com.microsoft').bytes([12, 12, 3], [12, 12, 3]))).toMatch(/ONNX node 'fc' \(FusedConv\): is in domain 'com.microsoft'/);
 

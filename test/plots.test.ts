@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { binaryMetrics, multiclassMetrics, rocAuc, rocCurve, thresholdForRecall } from '../src/train/metrics.ts';
-import { plotConfusionMatrix, plotRoc, plotTrainingCurves, type PlotFiles } from '../src/train/plots.ts';
+import { calibration } from '../src/train/calibration.ts';
+import { plotConfusionMatrix, plotReliability, plotRoc, plotTrainingCurves, type PlotFiles } from '../src/train/plots.ts';
 import { rng, TEST_SEED } from './support/random.ts';
 
 const random = rng(TEST_SEED);
@@ -30,6 +31,13 @@ describe('plots', () => {
     const files = await plotTrainingCurves(join(dir, 'curves'), history, 'Initial model');
     expect(files).toEqual({ svg: join(dir, 'curves.svg'), png: join(dir, 'curves.png') });
     await expectPlot(files, ['Initial model', 'loss', 'accuracy', 'training', 'validation', 'best: epoch 6']);
+  });
+
+  it('reliability diagram: the ECE and Brier score in the title, the axes named', async () => {
+    const scores = Array.from({ length: 300 }, () => random());
+    const c = calibration(scores, scores.map((s) => Number(random() < s ** 2)));
+    const files = await plotReliability(join(dir, 'reliability'), c.bins, c.ece, c.brier, 'Test set');
+    await expectPlot(files, [`ECE ${c.ece.toFixed(4)}`, `Brier ${c.brier.toFixed(4)}`, 'fraction real', 'mean score p_real in the bin', '15 equal-width bins']);
   });
 
   it('training curves without validation figures', async () => {

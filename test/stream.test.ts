@@ -59,10 +59,10 @@ async function replay(server: RedisServer, data: string, extra: string[] = []): 
   expect(r.code, r.stderr).toBe(0);
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 150_000): Promise<void> {
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 150_000, state?: () => Promise<string>): Promise<void> {
   const t0 = Date.now();
   while (!(await check())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${state ? `: ${await state()}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -75,9 +75,18 @@ async function groupInfo(c: Redis): Promise<Record<string, unknown>> {
 }
 
 /** Every entry of the stream delivered and acknowledged. */
+/**
+ * Every one of the stream's `entries` handled: the group has delivered up to
+ * the last entry, none is pending, and each was acknowledged with its result
+ * or dead-lettered. Counted from the streams, not from XINFO's entries-read
+ * and lag, which Redis leaves inexact once a group's state is replayed from
+ * the AOF (a restart's run ends with lag 256 and every entry acknowledged).
+ */
 async function drained(c: Redis, entries: number): Promise<boolean> {
   const g = await groupInfo(c);
-  return g['entries-read'] === entries && g.pending === 0 && g.lag === 0;
+  const [last] = (await c.call('XREVRANGE', STREAM, '+', '-', 'COUNT', 1)) as [string, unknown][];
+  if (g.pending !== 0 || g['last-delivered-id'] !== last?.[0] || Number(await c.call('XLEN', STREAM)) !== entries) return false;
+  return Number(await c.call('XLEN', OUT)) + Number(await c.call('XLEN', DEAD)) >= entries;
 }
 
 /** A stream's entries as field objects, in order. */
@@ -151,15 +160,19 @@ describe('serve on a Redis stream', () => {
     await Promise.all([a, b, cc].map((s) => s.waitFor(event('ready'))));
     // A steady stream, so that there is work before, between and after the kills.
     const pushing = replay(server, packetDir, ['--rate', '150']);
-    for (let kill = 1; kill <= 2; kill++) {
+    // Two kills that land mid-batch, while `a` holds entries it has read and
+    // not acknowledged; a kill that lands just after an acknowledgement (on a
+    // loaded machine, between our look at the pending list and the signal)
+    // does not count, and is tried again.
+    for (let kills = 0, tries = 0; kills < 2; tries++) {
+      expect(tries, 'kills that landed mid-batch').toBeLessThan(10);
       await a.waitFor(event('batch'));
-      // Mid-batch: killed while it holds entries it has read and not acknowledged.
       await until('a batch in hand', async () => (await pendingOf(c, 'a')) > 0);
       a.proc.kill('SIGKILL');
       await a.exited;
-      expect(await pendingOf(c, 'a'), `kill ${kill}`).toBeGreaterThan(0);
-      // Restarted under the same name, as a supervisor would.
-      if (kill === 1) a = scorer(server, 'a', claimFast);
+      if ((await pendingOf(c, 'a')) > 0) kills++;
+      // Restarted under the same name, as a supervisor would, except after the last kill.
+      if (kills < 2) a = scorer(server, 'a', claimFast);
     }
     await pushing;
     await until('2,000 entries scored', () => drained(c, 2000));
@@ -181,7 +194,8 @@ describe('serve on a Redis stream', () => {
     await server.kill();
     await new Promise((r) => setTimeout(r, 1000));
     await server.restart();
-    await until('1,000 entries scored', () => drained(c, 1000));
+    const state = async () => `group ${JSON.stringify(await groupInfo(c))}, ${await c.call('HLEN', LATEST)} results; ${two.map((s) => s.stderr().slice(-600)).join(' | ')}`;
+    await until('1,000 entries scored', () => drained(c, 1000), 150_000, state);
     await expectEveryResultOnce(c, some.map((p) => p.candid));
     for (const s of two) expect(s.logs.some(event('redis_reconnected')), s.stderr().slice(-2000)).toBe(true);
   });

@@ -1,20 +1,23 @@
-// An ONNX graph as a Handscan model: a spec and its weights in Keras's
-// layouts, for Sequential to build, run and train on its own kernels.
+// An ONNX graph as a Handscan model: a graph (or, for a chain of one image
+// input, a spec) and its weights in Keras's layouts, for Model (Sequential)
+// to build, run and train on its own kernels.
 //
-// The graphs: one image input, a chain of nodes each on the previous one's
-// output (what Handscan's export and tf2onnx's Keras conversions write).
+// The graphs: images and metadata vectors as inputs, nodes in ONNX's
+// topological order, branches that meet in a Concat or an Add (what
+// Handscan's export, tf2onnx's Keras conversions and PyTorch's write).
 // Handscan's activations are N×H×W×C; the importer follows which ONNX
 // layout each tensor is in rather than running Transposes: `axes[i]` is the
 // Handscan axis that ONNX axis i holds, so a Transpose only permutes `axes`,
 // a Conv needs them N×C×H×W, and a Flatten of another order than
 // Handscan's (h, w, c) permutes the rows of the dense kernel that takes its
-// features. Pure: bytes in, spec and weights out.
+// features (through a Concat too). A bias Add or a scale Mul folds into the
+// conv or dense layer before it. Pure: bytes in, graph and weights out.
 import { window2d, type Window2d } from '../kernels/shapes.ts';
 import { kerasLayerNames } from '../nn/keras-names.ts';
 import type { LayerWeights } from '../nn/sequential.ts';
-import type { Activation, LayerSpec, ModelSpec, Pair } from '../nn/spec.ts';
+import type { Activation, GraphInput, GraphSpec, LayerSpec, ModelSpec, Pair } from '../nn/spec.ts';
 import { KERNEL_FROM_ONNX, onnxPads, permute, TO_NCHW, TO_NHWC, type Layout } from './onnx-layout.ts';
-import { attributeValues, constantTensor, decodeModel, float32Decimal, MAX_OPSET, METADATA, MIN_OPSET, onnx, tensorValue, toNumber, type OnnxModel, type OnnxNode, type OnnxTensor, type TensorValue } from './onnx-proto.ts';
+import { attributeValues, constantTensor, decodeModel, float32Decimal, MAX_OPSET, METADATA, MIN_OPSET, onnx, tensorValue, toNumber, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo, type TensorValue } from './onnx-proto.ts';
 
 export interface ImportedModel {
   spec: ModelSpec;
@@ -24,7 +27,15 @@ export interface ImportedModel {
   preprocess: string | null;
 }
 
-const SUPPORTED = 'Conv, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Gemm, MatMul, Add (a bias), Flatten, Reshape (to N×features), Transpose, Identity, Dropout and Constant';
+/** Any graph the importer reads: named inputs, a DAG of layers, one output. */
+export interface ImportedGraph {
+  graph: GraphSpec;
+  /** The layers with weights, in order, named as the graph's nodes. */
+  weights: LayerWeights[];
+  preprocess: string | null;
+}
+
+const SUPPORTED = 'Conv, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Gemm, MatMul, Add (a bias, or of two tensors), Mul (by a constant, after a Conv, Gemm or MatMul), Concat, Flatten, Reshape (to N×features), Squeeze (to N×features), Transpose, Identity, Dropout and Constant';
 const STANDARD_DOMAINS = ['', 'ai.onnx'];
 const NCHW = TO_NCHW.join();
 /** A name Handscan keeps as its layer's (and so as an HDF5 group's): no '/' or ':'. */
@@ -33,10 +44,44 @@ const LAYER_NAME = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 interface Layer {
   spec: LayerSpec;
   weights: Map<string, { shape: number[]; values: Float32Array }>;
+  /** What it reads: a graph input's name, or an earlier layer's index. */
+  reads: (string | number)[];
 }
 
-/** Reads an ONNX model; any problem is one line naming the node, tensor or field. */
+/** Where an ONNX tensor stands in Handscan's terms. */
+interface Value {
+  /** The graph input's name, or the index of the layer whose output it is. */
+  source: string | number;
+  /** For an image: ONNX axis i holds Handscan axis axes[i]; null once flat. */
+  axes: number[] | null;
+  /** Handscan's shape without the batch: [H, W, C], or [features]. */
+  shape: number[];
+  /** After a Flatten of another order than Handscan's: ONNX feature i is Handscan feature features[i]. */
+  features: Int32Array | null;
+  /** The layer an Add or Mul may fold into: a conv or dense layer with nothing after it yet, its output read only here. */
+  foldable: Layer | null;
+}
+
+/**
+ * Reads an ONNX model of one image input whose nodes form a chain, as
+ * Sequential builds it; any problem is one line naming the node, tensor or
+ * field.
+ */
 export function importOnnx(bytes: Uint8Array): ImportedModel {
+  const { graph, weights, preprocess } = importOnnxGraph(bytes);
+  const [input] = graph.inputs;
+  if (graph.inputs.length !== 1 || input.shape.length !== 3) fail(`the graph has ${graph.inputs.length} inputs (${graph.inputs.map((v) => `'${v.name}'`).join(', ')}); Handscan's commands take models of one image input (importOnnxGraph reads it as a graph model)`);
+  const branch = graph.nodes.find((n, i) => n.inputs.length !== 1 || n.inputs[0] !== (i === 0 ? input.name : graph.nodes[i - 1].layer.name));
+  if (branch) fail(`layer '${branch.layer.name}' reads [${branch.inputs.join(', ')}]: the graph branches, which Handscan's commands do not take (importOnnxGraph reads it as a graph model)`);
+  const layers = graph.nodes.map((n) => n.layer);
+  // A name Keras would give anyway is not kept, as parseKerasModelConfig does.
+  const automatic = kerasLayerNames({ layers: layers.map(({ name: _, ...s }) => s as LayerSpec) });
+  const spec: ModelSpec = { inputShape: input.shape as [number, number, number], layers: layers.map(({ name, ...s }, i) => (name === automatic[i] ? (s as LayerSpec) : ({ ...s, name } as LayerSpec))) };
+  return { spec, weights, preprocess };
+}
+
+/** Reads an ONNX model as a graph model: images and vectors as inputs, branches, Concat and Add. */
+export function importOnnxGraph(bytes: Uint8Array): ImportedGraph {
   const model = decodeModel(bytes);
   checkOpset(model);
   const graph = model.graph ?? fail('the file has no graph');
@@ -49,20 +94,17 @@ export function importOnnx(bytes: Uint8Array): ImportedModel {
   }
   // Before IR 4 the initializers were listed among the inputs too.
   const inputs = (graph.input ?? []).filter((v) => !constants.has(v.name ?? ''));
-  if (inputs.length !== 1) fail(`the graph has ${inputs.length} inputs (${inputs.map((v) => `'${v.name}'`).join(', ')}); Handscan imports graphs of one image input, not multi-input networks`);
+  if (inputs.length === 0) fail('the graph has no input');
   const outputs = graph.output ?? [];
   if (outputs.length !== 1) fail(`the graph has ${outputs.length} outputs; expected one, the probabilities`);
-  const input = inputs[0];
-  const tensorType = input.type?.tensorType;
-  if (tensorType?.elemType !== onnx.TensorProto.DataType.FLOAT) fail(`input '${input.name}' is not a float32 tensor`);
-  const dims = (tensorType!.shape?.dim ?? []).map((d) => (Object.hasOwn(d, 'dimValue') ? toNumber(d.dimValue) : null));
-  if (dims.length !== 4 || !dims.slice(1).every((d) => d !== null && d > 0)) fail(`input '${input.name}' has shape [${dims.map((d) => d ?? '?')}]; expected an image, N×H×W×C or N×C×H×W with H, W and C given`);
   const layout = inputLayout(nodes, metadata.get(METADATA.layout));
-  const [d1, d2, d3] = dims.slice(1) as number[];
-  const chain = new Chain(constants, layout === 'nhwc' ? [d1, d2, d3] : [d2, d3, d1], layout === 'nhwc' ? [0, 1, 2, 3] : [...TO_NCHW], dims[0], input.name ?? '');
-  const used = new Set([...nodes.flatMap((n) => n.input ?? []), ...outputs.map((o) => o.name ?? '')]);
-  for (const n of nodes) chain.add(n, used);
-  return chain.finish(outputs[0].name ?? '', metadata.get(METADATA.preprocess) ?? null);
+  // How many nodes (and graph outputs) read each tensor: a bias folds only into a layer whose output nothing else reads.
+  const readers = new Map<string, number>();
+  for (const name of [...nodes.flatMap((n) => n.input ?? []), ...outputs.map((o) => o.name ?? '')]) readers.set(name, (readers.get(name) ?? 0) + 1);
+  const reader = new GraphReader(constants, readers);
+  for (const input of inputs) reader.input(input, layout);
+  for (const n of nodes) reader.add(n);
+  return reader.finish(outputs[0].name ?? '', metadata.get(METADATA.preprocess) ?? null);
 }
 
 function checkOpset(model: OnnxModel): void {
@@ -73,9 +115,10 @@ function checkOpset(model: OnnxModel): void {
 }
 
 /**
- * The input's layout: what Handscan's export recorded, else what the first
- * op that cares says (a Transpose to N×C×H×W means the input is N×H×W×C,
- * a Conv on it N×C×H×W); a graph with neither is taken as N×H×W×C, Keras's.
+ * The image inputs' layout: what Handscan's export recorded, else what the
+ * first op that cares says (a Transpose to N×C×H×W means the input is
+ * N×H×W×C, a Conv on it N×C×H×W); a graph with neither is taken as
+ * N×H×W×C, Keras's.
  */
 function inputLayout(nodes: OnnxNode[], recorded: string | undefined): Layout {
   if (recorded === 'nhwc' || recorded === 'nchw') return recorded;
@@ -90,74 +133,89 @@ function inputLayout(nodes: OnnxNode[], recorded: string | undefined): Layout {
   return 'nhwc';
 }
 
-/** The chain of layers read so far, and where the activation stands. */
-class Chain {
+/** The layers read so far, and where each ONNX tensor stands. */
+class GraphReader {
   private readonly layers: Layer[] = [];
   private readonly names = new Set<string>();
-  /** For an image: ONNX axis i holds Handscan axis axes[i]; null once flat. */
-  private axes: number[] | null;
-  /** Handscan's shape without the batch: [H, W, C], or [features]. */
-  private shape: number[];
-  /** After a Flatten of another order than Handscan's: ONNX feature i is Handscan feature features[i]. */
-  private features: Int32Array | null = null;
-  /** The layer an Add may put a bias on: a conv or dense layer with nothing after it yet. */
-  private biasable: Layer | null = null;
-  private current: string;
+  private readonly inputs: GraphInput[] = [];
+  private readonly values = new Map<string, Value>();
+  /** The batch dimension the inputs give, when fixed. */
+  private batch: number | null = null;
+  /** The node being read, its data inputs' values and attributes. */
+  private x!: Value;
+  private xs!: Value[];
 
   constructor(
     private readonly constants: Map<string, OnnxTensor>,
-    private readonly inputShape: [number, number, number],
-    axes: number[],
-    private readonly batch: number | null,
-    input: string,
-  ) {
-    this.shape = [...inputShape];
-    this.axes = axes;
-    this.current = input;
+    private readonly readers: Map<string, number>,
+  ) {}
+
+  /** A graph input: an image (N×H×W×C or N×C×H×W, as `layout` says) or a vector N×K. */
+  input(input: OnnxValueInfo, layout: Layout): void {
+    const name = input.name ?? '';
+    const tensorType = input.type?.tensorType;
+    if (tensorType?.elemType !== onnx.TensorProto.DataType.FLOAT) fail(`input '${name}' is not a float32 tensor`);
+    const dims = (tensorType!.shape?.dim ?? []).map((d) => (Object.hasOwn(d, 'dimValue') ? toNumber(d.dimValue) : null));
+    if (![2, 4].includes(dims.length) || !dims.slice(1).every((d) => d !== null && d > 0)) fail(`input '${name}' has shape [${dims.map((d) => d ?? '?')}]; expected an image, N×H×W×C or N×C×H×W with H, W and C given, or a vector N×K`);
+    if (!LAYER_NAME.test(name)) fail(`input '${name}' is not a name Handscan can keep (a letter, then letters, digits, '_', '.' or '-')`);
+    this.batch ??= dims[0];
+    const [d1, d2, d3] = dims.slice(1) as number[];
+    const image = dims.length === 4;
+    const shape = !image ? [d1] : layout === 'nhwc' ? [d1, d2, d3] : [d2, d3, d1];
+    this.inputs.push({ name, shape });
+    this.names.add(name);
+    this.values.set(name, { source: name, axes: image ? (layout === 'nhwc' ? [0, 1, 2, 3] : [...TO_NCHW]) : null, shape, features: null, foldable: null });
   }
 
-  add(n: OnnxNode, used: Set<string>): void {
+  add(n: OnnxNode): void {
     within(n, () => {
       if (!STANDARD_DOMAINS.includes(n.domain ?? '')) throw new Error(`is in domain '${n.domain}'; Handscan runs ONNX's default domain only`);
       const data = (n.input ?? []).filter((i) => i !== '' && !this.constants.has(i));
-      if (data.length !== 1 || data[0] !== this.current) {
-        throw new Error(`reads [${data.join(', ')}] where the chain is at '${this.current}': Handscan imports chain-shaped graphs (each node on the one before), not general DAGs`);
-      }
-      const spare = (n.output ?? []).slice(1).find((o) => o !== '' && used.has(o));
+      this.xs = data.map((name) => this.values.get(name) ?? fail(`reads '${name}', which no earlier node writes`));
+      const merges = n.opType === 'Concat' || (n.opType === 'Add' && data.length === 2);
+      if (!merges && data.length !== 1) throw new Error(`reads ${data.length} tensors [${data.join(', ')}]; a ${n.opType} takes one (its others constants in the file)`);
+      // What may fold into the layer before: only where nothing else reads its output.
+      this.x = { ...this.xs[0], foldable: data.length === 1 && this.readers.get(data[0]) === 1 ? this.xs[0].foldable : null };
+      const spare = (n.output ?? []).slice(1).find((o) => o !== '' && this.readers.has(o));
       if (spare) throw new Error(`its second output '${spare}' is used; Handscan gives each layer one output`);
-      this.op(n, attributeValues(n));
-      this.current = n.output?.[0] ?? '';
+      this.values.set(n.output?.[0] ?? '', this.op(n, attributeValues(n)));
     });
   }
 
-  finish(output: string, preprocess: string | null): ImportedModel {
-    if (this.current !== output) fail(`the chain ends at '${this.current}', not at the graph's output '${output}'`);
-    if (this.features) fail('the output is a Flatten in another order than Handscan computes; expected probabilities over classes');
+  finish(output: string, preprocess: string | null): ImportedGraph {
+    const out = this.values.get(output) ?? fail(`no node writes the graph's output '${output}'`);
+    if (out.features) fail('the output is a Flatten in another order than Handscan computes; expected probabilities over classes');
+    if (out.source !== this.layers.length - 1) fail(`the output '${output}' is not the last layer's: Handscan's graph ends in its output head`);
     const specs = this.layers.map((l) => l.spec);
-    // A name Keras would give anyway is not kept, as parseKerasModelConfig does.
-    const automatic = kerasLayerNames({ inputShape: [0, 0, 0], layers: specs.map(({ name: _, ...s }) => s as LayerSpec) });
-    const layers = specs.map(({ name, ...s }, i) => (name === undefined || name === automatic[i] ? (s as LayerSpec) : ({ ...s, name } as LayerSpec)));
-    // A node's name that another layer has (Keras's automatic name for it, say) is dropped, until every layer's name is its own.
+    // A node's name that another layer (or an input) has, Keras's automatic name for it say, is dropped, until every name is its own.
     let names: string[];
     for (;;) {
-      names = kerasLayerNames({ inputShape: this.inputShape, layers });
-      const clash = layers.findIndex((l, i) => l.name !== undefined && names.indexOf(names[i]) !== names.lastIndexOf(names[i]));
-      if (clash < 0) break;
-      const { name: _, ...unnamed } = layers[clash];
-      layers[clash] = unnamed as LayerSpec;
+      names = kerasLayerNames({ layers: specs });
+      const taken = new Set(this.inputs.map((i) => i.name));
+      const clash = specs.findIndex((l, i) => l.name !== undefined && (names.indexOf(names[i]) !== names.lastIndexOf(names[i]) || taken.has(names[i])));
+      const automatic = names.findIndex((name) => taken.has(name));
+      if (clash < 0 && automatic < 0) break;
+      if (clash < 0) fail(`layer ${automatic + 1} would be named '${names[automatic]}', which is an input's name`);
+      const { name: _, ...unnamed } = specs[clash];
+      specs[clash] = unnamed as LayerSpec;
     }
-    const spec: ModelSpec = { inputShape: this.inputShape, layers };
+    const nodes = this.layers.map((l, i) => ({ layer: { ...specs[i], name: names[i] } as LayerSpec, inputs: l.reads.map((r) => (typeof r === 'number' ? names[r] : r)) }));
     const weights = this.layers.flatMap((l, i) => (l.weights.size === 0 ? [] : [{ name: names[i], weights: [...l.weights].map(([name, w]) => ({ name, ...w })) }]));
-    return { spec, weights, preprocess };
+    return { graph: { inputs: this.inputs, nodes }, weights, preprocess };
   }
 
-  private push(spec: LayerSpec, name: string | null | undefined, weights: Layer['weights'] = new Map()): Layer {
+  /** A new layer on the node's inputs; its output's value, in Handscan's layout unless `axes` say otherwise. */
+  private push(spec: LayerSpec, name: string | null | undefined, shape: number[], weights: Layer['weights'] = new Map(), rest: Partial<Value> = {}): Value {
     const kept = name && LAYER_NAME.test(name) && !this.names.has(name) ? name : undefined;
     if (kept) this.names.add(kept);
-    const layer = { spec: { ...spec, name: kept } as LayerSpec, weights };
+    const layer = { spec: { ...spec, name: kept } as LayerSpec, weights, reads: this.xs.map((v) => v.source) };
     this.layers.push(layer);
-    this.biasable = spec.type === 'conv2d' || spec.type === 'dense' ? layer : null;
-    return layer;
+    return { source: this.layers.length - 1, axes: this.x.axes, shape, features: this.x.features, foldable: spec.type === 'conv2d' || spec.type === 'dense' ? layer : null, ...rest };
+  }
+
+  /** The same tensor under another ONNX name or layout: no layer. */
+  private same(rest: Partial<Value> = {}): Value {
+    return { ...this.x, ...rest };
   }
 
   private constant(n: OnnxNode, index: number, what: string): TensorValue {
@@ -176,14 +234,15 @@ class Chain {
   }
 
   private needsImage(op: string): [number, number, number] {
-    if (!this.axes) throw new Error(`${op} needs an image, but the activation is already flat`);
-    if (this.axes.join() !== NCHW) throw new Error(`${op} needs its input N×C×H×W; here ONNX's axes hold Handscan's [${this.axes.map((a) => 'NHWC'[a]).join('')}] (a Transpose missing before it?)`);
-    return this.shape as [number, number, number];
+    const { axes, shape } = this.x;
+    if (!axes) throw new Error(`${op} needs an image, but the activation is already flat`);
+    if (axes.join() !== NCHW) throw new Error(`${op} needs its input N×C×H×W; here ONNX's axes hold Handscan's [${axes.map((a) => 'NHWC'[a]).join('')}] (a Transpose missing before it?)`);
+    return shape as [number, number, number];
   }
 
   private needsFlat(op: string): number {
-    if (this.axes) throw new Error(`${op} needs a flat N×features input; add a Flatten before it`);
-    return this.shape[0];
+    if (this.x.axes) throw new Error(`${op} needs a flat N×features input; add a Flatten before it`);
+    return this.x.shape[0];
   }
 
   /** The padding a window's pads (or auto_pad) ask for, as Handscan's 'valid' or 'same' (TF's rule) with its window, or an error. */
@@ -220,37 +279,47 @@ class Chain {
     return [v[0], v[1]];
   }
 
-  private activation(n: OnnxNode, kind: Exclude<Activation, 'linear'>): void {
-    const prev = this.biasable?.spec;
+  private activation(n: OnnxNode, kind: Exclude<Activation, 'linear'>): Value {
+    const prev = this.x.foldable?.spec;
     // Handscan's export names a layer's own activation `<layer>/<activation>`: it goes back into the layer.
     if (prev && (prev.type === 'conv2d' || prev.type === 'dense') && prev.name !== undefined && n.name === `${prev.name}/${kind}`) {
       prev.activation = kind;
-      this.biasable = null;
-      return;
+      return this.same({ foldable: null });
     }
-    this.push(kind === 'relu' ? { type: 'relu' } : { type: 'activation', activation: kind }, n.name);
+    return this.push(kind === 'relu' ? { type: 'relu' } : { type: 'activation', activation: kind }, n.name, this.x.shape);
   }
 
-  private op(n: OnnxNode, attrs: Map<string, number | number[] | string>): void {
+  /** The constant operand of an Add or Mul as a vector over the activation's channels (ONNX's axis that holds Handscan's last one, all others 1, or a scalar). */
+  private channelConstant(n: OnnxNode, what: string): Float32Array {
+    const { axes, shape } = this.x;
+    const C = shape[shape.length - 1];
+    const t = this.floats(n, this.constants.has(n.input?.[0] ?? '') ? 0 : 1, what);
+    const rank = axes ? 4 : 2;
+    const channel = axes ? axes.indexOf(3) : 1;
+    const dims = [...new Array(Math.max(rank - t.dims.length, 0)).fill(1), ...t.dims];
+    if (t.values.length !== 1 && (dims.length !== rank || !dims.every((d, i) => d === (i === channel ? C : 1)))) throw new Error(`${n.opType === 'Mul' ? 'multiplies by' : 'adds'} a tensor of shape [${t.dims}], which is not a ${what} over ${C} channels`);
+    return this.broadcast(t.values, C, what);
+  }
+
+  private op(n: OnnxNode, attrs: Map<string, number | number[] | string>): Value {
     const op = n.opType ?? '';
+    const { axes, shape } = this.x;
     switch (op) {
       case 'Identity':
-        return;
+        return this.same();
       case 'Dropout': {
         // Inference ignores it; the rate is kept for fine-tuning.
         const ratio = n.input?.[1] ? this.floats(n, 1, 'ratio', []).values : [0.5];
         if (!(ratio[0] >= 0 && ratio[0] < 1)) throw new Error(`ratio ${ratio[0]} is not in [0, 1)`);
-        this.push({ type: 'dropout', rate: float32Decimal(ratio[0]) }, n.name);
-        return;
+        return this.push({ type: 'dropout', rate: float32Decimal(ratio[0]) }, n.name, shape);
       }
       case 'Transpose': {
-        if (!this.axes) throw new Error('transposes a flat N×features activation, which moves the batch axis');
+        if (!axes) throw new Error('transposes a flat N×features activation, which moves the batch axis');
         const perm = (attrs.get('perm') as number[] | undefined) ?? [3, 2, 1, 0];
-        const axes = perm.map((p) => this.axes![p]);
-        if (perm.length !== 4 || new Set(perm).size !== 4 || axes[0] !== 0) throw new Error(`perm [${perm}] does not keep the batch axis first`);
+        const permuted = perm.map((p) => axes[p]);
+        if (perm.length !== 4 || new Set(perm).size !== 4 || permuted[0] !== 0) throw new Error(`perm [${perm}] does not keep the batch axis first`);
         // A bias may still follow: tf2onnx adds it after the Transpose back to N×H×W×C.
-        this.axes = axes;
-        return;
+        return this.same({ axes: permuted });
       }
       case 'Conv': {
         const [H, W, C] = this.needsImage(op);
@@ -263,9 +332,7 @@ class Chain {
         const { padding, win } = this.window(attrs, [H, W], [KH, KW], strides);
         const weights: Layer['weights'] = new Map([['kernel', { shape: [KH, KW, C, F], values: permute(w.values, w.dims, KERNEL_FROM_ONNX) }]]);
         if (n.input?.[2]) weights.set('bias', { shape: [F], values: this.floats(n, 2, 'bias', [F]).values });
-        this.push({ type: 'conv2d', filters: F, kernelSize: [KH, KW], strides, padding, useBias: weights.has('bias'), activation: 'linear' }, n.name, weights);
-        this.shape = [win.Ho, win.Wo, F];
-        return;
+        return this.push({ type: 'conv2d', filters: F, kernelSize: [KH, KW], strides, padding, useBias: weights.has('bias'), activation: 'linear' }, n.name, [win.Ho, win.Wo, F], weights);
       }
       case 'MaxPool':
       case 'AveragePool': {
@@ -276,43 +343,44 @@ class Chain {
         if (op === 'MaxPool' && (attrs.get('storage_order') ?? 0) !== 0) throw new Error('storage_order 1 is not supported');
         // TF's 'same' averages over the cells inside the image only.
         if (op === 'AveragePool' && attrs.get('count_include_pad') === 1 && pads.some((p) => p > 0)) throw new Error('count_include_pad 1 averages over the padding too, which Handscan does not');
-        this.push({ type: op === 'MaxPool' ? 'maxpool2d' : 'avgpool2d', poolSize: size, strides, padding }, n.name);
-        this.shape = [win.Ho, win.Wo, C];
-        return;
+        return this.push({ type: op === 'MaxPool' ? 'maxpool2d' : 'avgpool2d', poolSize: size, strides, padding }, n.name, [win.Ho, win.Wo, C]);
       }
       case 'GlobalAveragePool': {
         const [H, W, C] = this.needsImage(op);
         // An average over the whole image: AveragePooling2D with the image's size.
-        this.push({ type: 'avgpool2d', poolSize: [H, W], strides: [H, W], padding: 'valid' }, n.name);
-        this.shape = [1, 1, C];
-        return;
+        return this.push({ type: 'avgpool2d', poolSize: [H, W], strides: [H, W], padding: 'valid' }, n.name, [1, 1, C]);
       }
       case 'BatchNormalization': {
-        if (this.axes && this.axes[1] !== 3) throw new Error('normalises ONNX axis 1, which holds no channels here (a Transpose missing before it?)');
+        if (axes && axes[1] !== 3) throw new Error('normalises ONNX axis 1, which holds no channels here (a Transpose missing before it?)');
         if ((attrs.get('training_mode') ?? 0) !== 0) throw new Error('training_mode 1 is not supported: an inference graph normalises with its moving statistics');
-        const C = this.shape[this.shape.length - 1];
+        const C = shape[shape.length - 1];
         const vector = (index: number, what: string) => this.inFeatureOrder(this.floats(n, index, what, [C]).values);
         const weights: Layer['weights'] = new Map(
           (['gamma', 'beta', 'moving_mean', 'moving_variance'] as const).map((name, i) => [name, { shape: [C], values: vector(i + 1, ['scale', 'B', 'input_mean', 'input_var'][i]) }]),
         );
         const epsilon = float32Decimal((attrs.get('epsilon') as number | undefined) ?? 1e-5);
         const momentum = float32Decimal((attrs.get('momentum') as number | undefined) ?? 0.9);
-        this.push({ type: 'batchnorm', momentum, epsilon, center: true, scale: true }, n.name, weights);
-        return;
+        return this.push({ type: 'batchnorm', momentum, epsilon, center: true, scale: true }, n.name, shape, weights);
       }
       case 'Flatten':
         if ((attrs.get('axis') ?? 1) !== 1) throw new Error(`axis ${attrs.get('axis')} is not supported, only 1 (N×features)`);
-        this.flatten(n);
-        return;
+        return this.flatten(n);
       case 'Reshape': {
         const target = this.constant(n, 1, 'shape').values;
-        const features = this.shape.reduce((a, b) => a * b, 1);
+        const features = shape.reduce((a, b) => a * b, 1);
         const batchOk = (d: number) => d === -1 || (d === 0 && attrs.get('allowzero') !== 1) || d === this.batch;
         if (target.length !== 2 || !batchOk(target[0]) || !(target[1] === features || (target[1] === -1 && target[0] !== -1))) {
           throw new Error(`reshapes to [${Array.from(target)}]; Handscan reshapes only to N×features (N×${features})`);
         }
-        this.flatten(n);
-        return;
+        return this.flatten(n);
+      }
+      case 'Squeeze': {
+        // Of an image whose squeezed axes are all 1 and leave N×features (a GlobalAveragePool's N×C×1×1): a Flatten.
+        const dims = axes ? axes.map((a) => [1, ...shape][a]) : [1, ...shape];
+        const given = n.input?.[1] ? Array.from(this.constant(n, 1, 'axes').values as ArrayLike<number>) : dims.flatMap((d, i) => (i > 0 && d === 1 ? [i] : []));
+        const squeezed = given.map((a) => (a < 0 ? a + dims.length : a));
+        if (!axes || squeezed.includes(0) || squeezed.some((a) => dims[a] !== 1) || dims.length - squeezed.length !== 2) throw new Error(`squeezes axes [${given}] of [N, ${dims.slice(1)}]; Handscan squeezes size-1 axes of an image only down to N×features`);
+        return this.flatten(n);
       }
       case 'Gemm': {
         const K = this.needsFlat(op);
@@ -327,100 +395,126 @@ class Chain {
         if (alpha !== 1) for (let i = 0; i < kernel.length; i++) kernel[i] *= alpha;
         const weights: Layer['weights'] = new Map([['kernel', { shape: [K, M], values: this.inFeatureRows(kernel, M) }]]);
         if (n.input?.[2]) weights.set('bias', { shape: [M], values: this.broadcast(this.floats(n, 2, 'C').values, M, 'C').map((v) => v * beta) });
-        this.push({ type: 'dense', units: M, useBias: weights.has('bias'), activation: 'linear' }, n.name, weights);
-        this.shape = [M];
-        return;
+        return this.push({ type: 'dense', units: M, useBias: weights.has('bias'), activation: 'linear' }, n.name, [M], weights, { features: null });
       }
       case 'MatMul': {
         const K = this.needsFlat(op);
-        if (n.input?.[0] !== this.current) throw new Error('multiplies a constant by the activation; expected the activation times the kernel');
+        if (this.constants.has(n.input?.[0] ?? '')) throw new Error('multiplies a constant by the activation; expected the activation times the kernel');
         const b = this.floats(n, 1, 'kernel');
         if (b.dims.length !== 2 || b.dims[0] !== K) throw new Error(`kernel of shape [${b.dims}] on ${K} features; expected ${K}×units`);
         const M = b.dims[1];
-        this.push({ type: 'dense', units: M, useBias: false, activation: 'linear' }, n.name, new Map([['kernel', { shape: [K, M], values: this.inFeatureRows(Float32Array.from(b.values), M) }]]));
-        this.shape = [M];
-        return;
+        return this.push({ type: 'dense', units: M, useBias: false, activation: 'linear' }, n.name, [M], new Map([['kernel', { shape: [K, M], values: this.inFeatureRows(Float32Array.from(b.values), M) }]]), { features: null });
       }
       case 'Add': {
-        const layer = this.biasable;
-        if (!layer) throw new Error('adds a tensor where Handscan has no layer to take it: only a bias right after a Conv, Gemm or MatMul');
-        const C = this.shape[this.shape.length - 1];
-        const other = n.input?.[0] === this.current ? 1 : 0;
-        const t = this.floats(n, other, 'bias');
-        // The bias runs along the channels: ONNX's axis that holds Handscan's last one, all others 1 (or a scalar).
-        const rank = this.axes ? 4 : 2;
-        const channel = this.axes ? this.axes.indexOf(3) : 1;
-        const dims = [...new Array(Math.max(rank - t.dims.length, 0)).fill(1), ...t.dims];
-        if (t.values.length !== 1 && (dims.length !== rank || !dims.every((d, i) => d === (i === channel ? C : 1)))) throw new Error(`adds a tensor of shape [${t.dims}], which is not a bias over ${C} channels`);
-        const bias = this.broadcast(t.values, C, 'bias');
+        if (this.xs.length === 2) return this.merge(n, 'add');
+        const layer = this.x.foldable;
+        if (!layer) throw new Error('adds a constant where Handscan has no layer to take it: only a bias right after a Conv, Gemm or MatMul whose output nothing else reads');
+        const bias = this.channelConstant(n, 'bias');
         const old = layer.weights.get('bias')?.values;
         if (old) bias.forEach((v, i) => (old[i] += v));
-        else layer.weights.set('bias', { shape: [C], values: bias });
+        else layer.weights.set('bias', { shape: [bias.length], values: bias });
         (layer.spec as { useBias: boolean }).useBias = true;
-        return;
+        return this.same();
       }
+      case 'Mul': {
+        // A scale after a Conv or dense layer: it scales the layer's output columns, its kernel's and bias's.
+        const layer = this.x.foldable;
+        if (!layer) throw new Error('multiplies where Handscan has no layer to take it: only a constant scale right after a Conv, Gemm or MatMul whose output nothing else reads');
+        const scale = this.channelConstant(n, 'scale');
+        for (const w of layer.weights.values()) w.values.forEach((v, i) => (w.values[i] = v * scale[i % scale.length]));
+        return this.same();
+      }
+      case 'Concat':
+        return this.merge(n, 'concat');
       case 'Relu':
-        this.activation(n, 'relu');
-        return;
+        return this.activation(n, 'relu');
       case 'Sigmoid':
-        this.activation(n, 'sigmoid');
-        return;
+        return this.activation(n, 'sigmoid');
       case 'Tanh':
-        this.activation(n, 'tanh');
-        return;
+        return this.activation(n, 'tanh');
       case 'Softmax': {
-        const rank = this.axes ? 4 : 2;
+        const rank = axes ? 4 : 2;
         const a = (attrs.get('axis') as number | undefined) ?? -1;
         const axis = a < 0 ? a + rank : a;
-        if ((this.axes ? this.axes[axis] : axis) !== (this.axes ? 3 : 1)) throw new Error(`axis ${a} is not the channels' (Handscan's softmax runs over the last axis)`);
-        this.activation(n, 'softmax');
-        return;
+        if ((axes ? axes[axis] : axis) !== (axes ? 3 : 1)) throw new Error(`axis ${a} is not the channels' (Handscan's softmax runs over the last axis)`);
+        return this.activation(n, 'softmax');
       }
       case 'LeakyRelu':
-        this.push({ type: 'leakyrelu', alpha: float32Decimal((attrs.get('alpha') as number | undefined) ?? 0.01) }, n.name);
-        return;
+        return this.push({ type: 'leakyrelu', alpha: float32Decimal((attrs.get('alpha') as number | undefined) ?? 0.01) }, n.name, shape);
       default:
         throw new Error(`op ${op} is not supported; Handscan imports ${SUPPORTED}`);
     }
   }
 
-  /** Flatten or Reshape to N×features: Handscan's own order, or a permutation its next dense kernel absorbs. */
-  private flatten(n: OnnxNode): void {
-    if (!this.axes) return;
-    const [H, W, C] = this.shape;
+  /**
+   * Concat (along Handscan's last axis: the channels of images, the
+   * features of vectors) or Add of two tensors: every input in one layout,
+   * and for an Add the same feature order.
+   */
+  private merge(n: OnnxNode, type: 'concat' | 'add'): Value {
+    const [first, ...others] = this.xs;
+    const layout = (v: Value) => v.axes?.join() ?? 'flat';
+    const odd = others.find((v) => layout(v) !== layout(first));
+    if (odd) throw new Error(`its inputs are in different layouts (ONNX axes holding Handscan's ${[first, odd].map((v) => (v.axes ? v.axes.map((a) => 'NHWC'[a]).join('') : 'N×features')).join(' and ')})`);
+    if (type === 'add') {
+      if (first.shape.join() !== others[0].shape.join()) throw new Error(`adds shapes [${first.shape}] and [${others[0].shape}], which differ`);
+      if (String(first.features) !== String(others[0].features)) throw new Error('adds two Flattens of different feature orders');
+      return this.push({ type: 'add' }, n.name, first.shape);
+    }
+    const a = (attributeValues(n).get('axis') as number | undefined) ?? fail('a Concat needs an axis');
+    const rank = first.axes ? 4 : 2;
+    const axis = a < 0 ? a + rank : a;
+    if ((first.axes ? first.axes[axis] : axis) !== (first.axes ? 3 : 1)) throw new Error(`axis ${a} is not Handscan's last (channels or features); Handscan concatenates along it only`);
+    const widths = this.xs.map((v) => v.shape[v.shape.length - 1]);
+    const shape = [...first.shape.slice(0, -1), widths.reduce((s, w) => s + w, 0)];
+    // After Flattens of another order than Handscan's, each input's features keep their order, after those of the inputs before.
+    let features: Int32Array | null = null;
+    if (this.xs.some((v) => v.features)) {
+      features = new Int32Array(shape[0]);
+      let start = 0;
+      this.xs.forEach((v, k) => {
+        for (let i = 0; i < widths[k]; i++) features![start + i] = start + (v.features ? v.features[i] : i);
+        start += widths[k];
+      });
+    }
+    return this.push({ type: 'concat' }, n.name, shape, undefined, { features });
+  }
+
+  /** Flatten, Reshape or Squeeze to N×features: Handscan's own order, or a permutation its next dense kernel absorbs. */
+  private flatten(n: OnnxNode): Value {
+    const { axes, shape } = this.x;
+    if (!axes) return this.same();
+    const [H, W, C] = shape;
     const full = [1, H, W, C];
-    const dims = this.axes.map((a) => full[a]);
+    const dims = axes.map((a) => full[a]);
     const features = new Int32Array(H * W * C);
     let identity = true;
     const at = [0, 0, 0, 0];
     for (let i = 0; i < features.length; i++) {
       // ONNX's i-th feature, in its axes' order, at Handscan's (h, w, c).
       for (let k = 3, rest = i; k >= 1; k--) {
-        at[this.axes[k]] = rest % dims[k];
+        at[axes[k]] = rest % dims[k];
         rest = Math.floor(rest / dims[k]);
       }
       features[i] = (at[1] * W + at[2]) * C + at[3];
       identity &&= features[i] === i;
     }
-    this.push({ type: 'flatten' }, n.name);
-    this.features = identity ? null : features;
-    this.axes = null;
-    this.shape = [H * W * C];
+    return this.push({ type: 'flatten' }, n.name, [H * W * C], undefined, { axes: null, features: identity ? null : features });
   }
 
   /** A per-feature vector in Handscan's feature order (after a Flatten in another order). */
   private inFeatureOrder(values: Float32Array): Float32Array {
     const out = Float32Array.from(values);
-    if (this.features) this.features.forEach((to, from) => (out[to] = values[from]));
+    this.x.features?.forEach((to, from) => (out[to] = values[from]));
     return out;
   }
 
-  /** A K×M kernel with its rows in Handscan's feature order; the features are Handscan's from here on. */
+  /** A K×M kernel with its rows in Handscan's feature order (the layer's output features are Handscan's). */
   private inFeatureRows(kernel: Float32Array, M: number): Float32Array {
-    if (!this.features) return kernel;
+    const { features } = this.x;
+    if (!features) return kernel;
     const out = new Float32Array(kernel.length);
-    this.features.forEach((to, from) => out.set(kernel.subarray(from * M, (from + 1) * M), to * M));
-    this.features = null;
+    features.forEach((to, from) => out.set(kernel.subarray(from * M, (from + 1) * M), to * M));
     return out;
   }
 

@@ -86,6 +86,12 @@ export interface Backend<T extends Tensor> {
 
   /** Elementwise a + b (gradient accumulation where a tensor feeds two ops). */
   add(a: T, b: T): T;
+  /** xs (equal but for the last axis) side by side along the last axis (Keras's Concatenate). */
+  concatLastAxis(xs: readonly T[]): T;
+  /** Columns start..start+width of x's last axis: the backward of concatLastAxis. */
+  sliceLastAxis(x: T, start: number, width: number): T;
+  /** Elementwise a · b (per-sample loss weights on the loss gradient). */
+  mul(a: T, b: T): T;
 
   /**
    * Convolution with TF's strides and padding (shapes.ts's window2d):

@@ -1,6 +1,7 @@
 // The Backend on the CPU reference kernels (float64): the yardstick that
 // finite differences check and the GPU is compared against.
 import type { Backend } from './backend.ts';
+import { concatLastAxis, sliceLastAxis } from './columns.ref.ts';
 import { activationBackward, activationForward, leakyReluBackward, leakyReluForward } from './activation.ref.ts';
 import { batchNormBackward, batchNormForward, batchNormStatistics, movingAverageUpdate } from './batchnorm.ref.ts';
 import { conv2dBackwardFilter, conv2dBackwardInput, conv2dForward } from './conv2d.ref.ts';
@@ -9,7 +10,7 @@ import { DEFAULT_INFERENCE_BATCH } from './engine.ts';
 import { sigmoid, sigmoidBinaryCrossEntropy, softmax, softmaxCrossEntropy } from './cross-entropy.ref.ts';
 import { denseBackwardInput, denseBackwardWeights, denseForward } from './dense.ref.ts';
 import { dropoutBackward, dropoutForward } from './dropout.ref.ts';
-import { add } from './elementwise.ref.ts';
+import { add, mul } from './elementwise.ref.ts';
 import { avgPool2dBackward, avgPool2dForward, maxPool2dBackward, maxPool2dForward } from './pool2d.ref.ts';
 import { adamUpdate, rmspropUpdate } from './optimizers.ref.ts';
 
@@ -27,6 +28,9 @@ export const cpuBackend: Backend<CpuTensor> = {
   sync: async () => {},
   inferenceBatch: (_, requested) => requested ?? DEFAULT_INFERENCE_BATCH,
   add,
+  concatLastAxis,
+  sliceLastAxis,
+  mul,
   conv2dForward,
   conv2dBackwardInput,
   conv2dBackwardFilter,

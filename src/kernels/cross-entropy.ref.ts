@@ -38,14 +38,16 @@ function negLog(q: number, loss: LossName): number {
  * soft, or 0/1 for a sigmoid): Σ_n −Σ_c t_c·log p_c, or for a sigmoid
  * Σ_n −[t·log p + (1 − t)·log(1 − p)], the log taken as `loss` takes it.
  * Divided by the rows, it is Keras's categorical_crossentropy or
- * binary_crossentropy.
+ * binary_crossentropy. `rowWeights`, when given, weights row n's term by
+ * rowWeights[n] (Keras's sample_weight: the loss train weights by class).
  */
-export function crossEntropySum(probs: ArrayLike<number>, targets: ArrayLike<number>, width: number, loss: LossName): number {
+export function crossEntropySum(probs: ArrayLike<number>, targets: ArrayLike<number>, width: number, loss: LossName, rowWeights?: ArrayLike<number>): number {
   let total = 0;
   for (let i = 0; i < probs.length; i++) {
     const t = targets[i];
-    total += t * negLog(probs[i], loss);
-    if (width === 1) total += (1 - t) * negLog(1 - probs[i], loss);
+    let term = t * negLog(probs[i], loss);
+    if (width === 1) term += (1 - t) * negLog(1 - probs[i], loss);
+    total += rowWeights ? rowWeights[Math.floor(i / width)] * term : term;
   }
   return total;
 }

@@ -8,3 +8,10 @@ export function add(a: CpuTensor, b: CpuTensor): CpuTensor {
   for (let i = 0; i < a.size; i++) y.data[i] = a.data[i] + b.data[i];
   return y;
 }
+
+export function mul(a: CpuTensor, b: CpuTensor): CpuTensor {
+  assertSameShape(a, b, 'mul');
+  const y = new CpuTensor(a.shape);
+  for (let i = 0; i < a.size; i++) y.data[i] = a.data[i] * b.data[i];
+  return y;
+}

@@ -1,4 +1,4 @@
-// Elementwise add on the GPU (shaders/elementwise.wgsl), and the dispatch
+// Elementwise add and multiply on the GPU (shaders/elementwise.wgsl), and the dispatch
 // that every vec4 elementwise kernel shares (shaders/activation.wgsl too).
 import { ceilDiv, dispatch1d, type Engine, type GpuTensor, type Program, type Uniform } from './engine.ts';
 import { assertSameShape } from './shapes.ts';
@@ -25,9 +25,17 @@ export function runElementwise(g: Engine, shader: string, entryPoint: string, n:
   if (n % 4 !== 0) g.run({ ...vec4s, entryPoint: `${entryPoint}Tail`, dispatch: [1, 1, 1] }, buffers);
 }
 
-export function add(g: Engine, a: GpuTensor, b: GpuTensor): GpuTensor {
-  assertSameShape(a, b);
+function binary(g: Engine, entryPoint: 'add' | 'mul', a: GpuTensor, b: GpuTensor): GpuTensor {
+  assertSameShape(a, b, entryPoint);
   const y = g.empty(a.shape);
-  runElementwise(g, 'elementwise.wgsl', 'add', a.size, [], [a.buffer, b.buffer, y.buffer]);
+  runElementwise(g, 'elementwise.wgsl', entryPoint, a.size, [], [a.buffer, b.buffer, y.buffer]);
   return y;
+}
+
+export function add(g: Engine, a: GpuTensor, b: GpuTensor): GpuTensor {
+  return binary(g, 'add', a, b);
+}
+
+export function mul(g: Engine, a: GpuTensor, b: GpuTensor): GpuTensor {
+  return binary(g, 'mul', a, b);
 }

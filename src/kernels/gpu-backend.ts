@@ -1,13 +1,14 @@
 // The Backend on WebGPU: each primitive is one kernel family's dispatcher,
 // bound to one engine.
 import type { Backend } from './backend.ts';
+import { concatLastAxis, sliceLastAxis } from './columns.ts';
 import { activationBackward, activationForward, leakyReluBackward, leakyReluForward } from './activation.ts';
 import { batchNormBackward, batchNormForward, batchNormStatistics, movingAverageUpdate } from './batchnorm.ts';
 import { conv2dBackwardFilter, conv2dBackwardInput, conv2dForward } from './conv2d.ts';
 import { sigmoid, sigmoidBinaryCrossEntropy, softmax, softmaxCrossEntropy } from './cross-entropy.ts';
 import { denseBackwardInput, denseBackwardWeights, denseForward } from './dense.ts';
 import { dropoutBackward, dropoutForward } from './dropout.ts';
-import { add } from './elementwise.ts';
+import { add, mul } from './elementwise.ts';
 import type { Engine, GpuTensor } from './engine.ts';
 import { avgPool2dBackward, avgPool2dForward, maxPool2dBackward, maxPool2dForward } from './pool2d.ts';
 import { adamUpdate, rmspropUpdate } from './optimizers.ts';
@@ -27,6 +28,9 @@ export function gpuBackend(g: Engine): Backend<GpuTensor> {
     sync: () => g.sync(),
     inferenceBatch: (activationValues, requested) => g.inferenceBatch(activationValues, requested),
     add: (a, b) => add(g, a, b),
+    concatLastAxis: (xs) => concatLastAxis(g, xs),
+    sliceLastAxis: (x, start, width) => sliceLastAxis(g, x, start, width),
+    mul: (a, b) => mul(g, a, b),
     conv2dForward: (x, w, b, conv) => conv2dForward(g, x, w, b, conv),
     conv2dBackwardInput: (dy, w, xShape, conv) => conv2dBackwardInput(g, dy, w, xShape, conv),
     conv2dBackwardFilter: (x, dy, kernel, conv) => conv2dBackwardFilter(g, x, dy, kernel, conv),

@@ -74,10 +74,10 @@ export function pooledShape(xShape: readonly number[], pool: Pool2dOptions): num
   return [N, w.Ho, w.Wo, C];
 }
 
-/** add refuses operands of different shapes (there is no broadcasting). */
-export function assertSameShape(a: Tensor, b: Tensor): void {
+/** add and mul refuse operands of different shapes (there is no broadcasting). */
+export function assertSameShape(a: Tensor, b: Tensor, what = 'add'): void {
   if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
-    throw new Error(`add: shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}] differ`);
+    throw new Error(`${what}: shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}] differ`);
   }
 }
 
@@ -145,4 +145,19 @@ export function batchNormDims(op: string, x: Tensor, perChannel: Record<string, 
     }
   }
   return { rows: sizeOf(x) / channels, channels };
+}
+
+/** Concatenation over the last axis: every other axis agrees; the last ones add up. */
+export function concatShape(shapes: readonly (readonly number[])[]): number[] {
+  const [first] = shapes;
+  const lead = first.slice(0, -1).join(', ');
+  for (const s of shapes) if (s.length !== first.length || s.slice(0, -1).join(', ') !== lead) throw new Error(`concat: shapes [${first.join(', ')}] and [${s.join(', ')}] differ before the last axis`);
+  return [...first.slice(0, -1), shapes.reduce((n, s) => n + s[s.length - 1], 0)];
+}
+
+/** Columns start..start+width of the last axis. */
+export function sliceShape(shape: readonly number[], start: number, width: number): number[] {
+  const last = shape[shape.length - 1];
+  if (start < 0 || width <= 0 || start + width > last) throw new Error(`slice: columns ${start}..${start + width} of a last axis of ${last}`);
+  return [...shape.slice(0, -1), width];
 }

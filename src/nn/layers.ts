@@ -3,8 +3,8 @@
 // carries its Keras name ('conv2d_1', or a file's own 'fc_out'), so that
 // checkpoints line up with Keras's files.
 import type { Backend, Conv2dOptions, HiddenActivation, Pool2dOptions, Tensor } from '../kernels/backend.ts';
-import { pooledShape, window2d } from '../kernels/shapes.ts';
-import { activation, avgPool2d, batchNormInference, batchNormTraining, conv2d, dense, dropout, flatten, leakyRelu, maxPool2d } from './ops.ts';
+import { concatShape, pooledShape, window2d } from '../kernels/shapes.ts';
+import { activation, add, avgPool2d, batchNormInference, batchNormTraining, concat, conv2d, dense, dropout, flatten, leakyRelu, maxPool2d } from './ops.ts';
 import type { Tape } from './tape.ts';
 import { Variable } from './tape.ts';
 
@@ -32,12 +32,11 @@ export interface StateTensor<T extends Tensor> {
   value: T;
 }
 
-export abstract class Layer<T extends Tensor> {
+/** What every layer has, whatever it reads: a name and its weights. */
+export abstract class LayerBase<T extends Tensor> {
   readonly params: Parameter<T>[] = [];
   readonly state: StateTensor<T>[] = [];
   constructor(readonly name: string) {}
-  abstract outputShape(input: readonly number[]): number[];
-  abstract forward(tape: Tape<T>, x: Variable<T>, ctx: Context): Variable<T>;
   /** What a summary calls it: Keras's class name where it has one. */
   get className(): string {
     return this.constructor.name;
@@ -48,8 +47,43 @@ export abstract class Layer<T extends Tensor> {
   }
 }
 
+/** A layer of one input: all that a chain (Sequential) holds. */
+export abstract class Layer<T extends Tensor> extends LayerBase<T> {
+  abstract outputShape(input: readonly number[]): number[];
+  abstract forward(tape: Tape<T>, x: Variable<T>, ctx: Context): Variable<T>;
+}
+
+/** A layer of two or more inputs, which only a graph model has. */
+export abstract class MergeLayer<T extends Tensor> extends LayerBase<T> {
+  abstract outputShape(inputs: readonly (readonly number[])[]): number[];
+  abstract forward(tape: Tape<T>, xs: readonly Variable<T>[]): Variable<T>;
+}
+
+/** Keras's Concatenate over the last axis. */
+export class Concatenate<T extends Tensor> extends MergeLayer<T> {
+  outputShape(inputs: readonly (readonly number[])[]): number[] {
+    return concatShape(inputs);
+  }
+  forward(tape: Tape<T>, xs: readonly Variable<T>[]): Variable<T> {
+    return concat(tape, xs);
+  }
+}
+
+/** Keras's Add of two inputs of one shape. */
+export class Add<T extends Tensor> extends MergeLayer<T> {
+  outputShape(inputs: readonly (readonly number[])[]): number[] {
+    if (inputs.length !== 2) throw new Error(`Handscan adds two inputs, not ${inputs.length}`);
+    const [a, b] = inputs;
+    if (a.join() !== b.join()) throw new Error(`adds shapes [${a.slice(1)}] and [${b.slice(1)}], which differ`);
+    return [...a];
+  }
+  forward(tape: Tape<T>, [a, b]: readonly Variable<T>[]): Variable<T> {
+    return add(tape, a, b);
+  }
+}
+
 /** A bias parameter, or a constant zero one where Keras has use_bias=False. */
-function biasOf<T extends Tensor>(layer: Layer<T>, B: Backend<T>, size: number, useBias: boolean): Variable<T> {
+function biasOf<T extends Tensor>(layer: LayerBase<T>, B: Backend<T>, size: number, useBias: boolean): Variable<T> {
   const zeros = B.fromArray(new Float32Array(size), [size]);
   if (!useBias) return new Variable(zeros, false);
   const p = new Parameter('bias', zeros);
@@ -227,7 +261,7 @@ export class Flatten<T extends Tensor> extends Layer<T> {
 /**
  * The output activation (softmax over classes, or a sigmoid on one unit). It
  * is not a tape op: training fuses it into the loss, inference applies it to
- * the logits (Sequential.predict).
+ * the logits (Model.predict).
  */
 export class OutputActivation<T extends Tensor> extends Layer<T> {
   constructor(

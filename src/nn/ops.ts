@@ -107,6 +107,32 @@ export function flatten<T extends Tensor>(tape: Tape<T>, x: Variable<T>): Variab
   return tape.op([x], B.reshape(x.value, [n, features]), (dy) => tape.accumulate(x, B.reshape(dy, x.shape)));
 }
 
+/** xs side by side along the last axis (Keras's Concatenate); backward slices each input's columns out of dy. */
+export function concat<T extends Tensor>(tape: Tape<T>, xs: readonly Variable<T>[]): Variable<T> {
+  const B = tape.backend;
+  return tape.op([...xs], B.concatLastAxis(xs.map((x) => x.value)), (dy) => {
+    let start = 0;
+    for (const x of xs) {
+      const width = x.shape[x.shape.length - 1];
+      if (x.requiresGrad) tape.accumulate(x, B.sliceLastAxis(dy, start, width));
+      start += width;
+    }
+  });
+}
+
+/**
+ * a + b (Keras's Add): both get dy, each as a view of it, since the tape
+ * owns every gradient it is handed once (the buffer pool tolerates a view
+ * and its source both being released, as flatten's).
+ */
+export function add<T extends Tensor>(tape: Tape<T>, a: Variable<T>, b: Variable<T>): Variable<T> {
+  const B = tape.backend;
+  return tape.op([a, b], B.add(a.value, b.value), (dy) => {
+    tape.accumulate(a, B.reshape(dy, dy.shape));
+    tape.accumulate(b, B.reshape(dy, dy.shape));
+  });
+}
+
 /**
  * Softmax + categorical cross-entropy, fused: the forward already computes
  * dlogits, so its backward is a root that needs no incoming gradient.

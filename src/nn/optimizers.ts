@@ -18,6 +18,8 @@ export const OPTIMIZER_NAMES: readonly OptimizerName[] = ['rmsprop', 'adam'];
 export interface OptimizerState {
   name: OptimizerName;
   iterations: number;
+  /** The learning rate the next step takes (a schedule changes it); absent in checkpoints from before schedules. */
+  lr?: number;
   /** Slot tensors in parameter order: RMSprop [acc], Adam [m, v] per parameter. */
   slots: Float32Array[];
 }
@@ -25,6 +27,8 @@ export interface OptimizerState {
 export abstract class Optimizer<T extends Tensor> {
   /** Steps taken so far (Keras's `iterations`). */
   iterations = 0;
+  /** The learning rate of the next step: part of the state, so that a schedule's value survives `--resume`. */
+  abstract lr: number;
   protected slots: T[][] = [];
   abstract readonly name: OptimizerName;
   protected abstract readonly slotsPerParam: number;
@@ -57,7 +61,7 @@ export abstract class Optimizer<T extends Tensor> {
   async getState(): Promise<OptimizerState> {
     const slots: Float32Array[] = [];
     for (const group of this.state()) for (const s of group) slots.push(Float32Array.from(await this.backend.toArray(s)));
-    return { name: this.name, iterations: this.iterations, slots };
+    return { name: this.name, iterations: this.iterations, lr: this.lr, slots };
   }
 
   setState(s: OptimizerState): void {
@@ -68,6 +72,7 @@ export abstract class Optimizer<T extends Tensor> {
     }
     state.flat().forEach((t, i) => this.backend.write(t, s.slots[i]));
     this.iterations = s.iterations;
+    if (s.lr !== undefined) this.lr = s.lr;
   }
 }
 
@@ -75,11 +80,13 @@ export abstract class Optimizer<T extends Tensor> {
 export class RMSprop<T extends Tensor> extends Optimizer<T> {
   readonly name = 'rmsprop';
   protected readonly slotsPerParam = 1;
+  lr: number;
   constructor(backend: Backend<T>, params: Parameter<T>[], readonly hyper: RmspropHyper = RMSPROP_DEFAULTS) {
     super(backend, params);
+    this.lr = hyper.lr;
   }
   protected update(p: Parameter<T>, grad: T, [acc]: T[]): void {
-    this.backend.rmspropUpdate(p.value, grad, acc, this.hyper);
+    this.backend.rmspropUpdate(p.value, grad, acc, { ...this.hyper, lr: this.lr });
   }
 }
 
@@ -87,11 +94,13 @@ export class RMSprop<T extends Tensor> extends Optimizer<T> {
 export class Adam<T extends Tensor> extends Optimizer<T> {
   readonly name = 'adam';
   protected readonly slotsPerParam = 2;
+  lr: number;
   constructor(backend: Backend<T>, params: Parameter<T>[], readonly hyper: Omit<AdamHyper, 't'> = ADAM_DEFAULTS) {
     super(backend, params);
+    this.lr = hyper.lr;
   }
   protected update(p: Parameter<T>, grad: T, [m, v]: T[]): void {
-    this.backend.adamUpdate(p.value, grad, m, v, { ...this.hyper, t: this.iterations });
+    this.backend.adamUpdate(p.value, grad, m, v, { ...this.hyper, lr: this.lr, t: this.iterations });
   }
 }
 

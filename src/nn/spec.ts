@@ -25,12 +25,35 @@ export type LayerSpec = Named &
     | { type: 'activation'; activation: Activation }
     /** BatchNormalization over the last axis; without `center` there is no beta, without `scale` no gamma. */
     | { type: 'batchnorm'; momentum: number; epsilon: number; center: boolean; scale: boolean }
+    /** Two or more inputs side by side along the last axis (Keras's Concatenate), or summed (Add): graph nodes only. */
+    | { type: 'concat' | 'add' }
   );
 
 export interface ModelSpec {
   /** Input image H×W×C (channels last). */
   inputShape: [number, number, number];
   layers: LayerSpec[];
+}
+
+/** A named input of a graph: an image H×W×C, or a vector of K features. */
+export interface GraphInput {
+  name: string;
+  shape: number[];
+}
+
+/** A layer and the names of what it reads: graph inputs or earlier nodes (a node is named as its layer, Keras's automatic name where it has none). */
+export interface GraphNode {
+  layer: LayerSpec;
+  inputs: string[];
+}
+
+/**
+ * A DAG of layers (Keras's functional Model): nodes in topological order,
+ * the last one the output head. A ModelSpec is a chain of one (model.ts's graphOf).
+ */
+export interface GraphSpec {
+  inputs: GraphInput[];
+  nodes: GraphNode[];
 }
 
 /** Keras's Conv2D defaults but for the filters and kernel: stride 1, 'valid', a bias, no activation. */

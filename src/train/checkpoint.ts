@@ -31,22 +31,26 @@ export interface LoadedCheckpoint extends CheckpointModel {
   state: TrainingState | null;
   /** The preprocessing the model was trained on (null in a Keras file or an older Handscan one). */
   preprocess: PreprocessStepName | null;
+  /** The temperature `--calibrate temperature` fitted (src/train/calibration.ts), which predict and evaluate apply; null when none was. */
+  temperature: number | null;
 }
 
 export interface SaveOptions<T extends Tensor> {
   /** The step that made the model's input: predict applies it by default. */
   preprocess: PreprocessStepName;
+  /** A fitted temperature, stored for predict and evaluate to apply. */
+  temperature?: number;
   /** With `state`: the run can be resumed from this file. */
   optimizer?: Optimizer<T>;
   state?: Omit<TrainingState, 'optimizer'>;
 }
 
 /** Saves the model's weights (with its preprocessing, and the training state when given) to `path`, atomically. */
-export async function saveCheckpoint<T extends Tensor>(path: string, model: Sequential<T>, { preprocess, optimizer, state }: SaveOptions<T>): Promise<void> {
-  const extra: Record<string, unknown> = { preprocess };
+export async function saveCheckpoint<T extends Tensor>(path: string, model: Sequential<T>, { preprocess, temperature, optimizer, state }: SaveOptions<T>): Promise<void> {
+  const extra: Record<string, unknown> = { preprocess, ...(temperature === undefined ? {} : { temperature }) };
   if (optimizer && state) {
     const o = await optimizer.getState();
-    extra.training = { ...state, optimizer: { name: o.name, iterations: o.iterations, slots: o.slots.length } };
+    extra.training = { ...state, optimizer: { name: o.name, iterations: o.iterations, lr: o.lr, slots: o.slots.length } };
     o.slots.forEach((s, i) => (extra[`optimizer/${i}`] = s));
   }
   await writeKerasWeights(path, {
@@ -61,11 +65,11 @@ export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
   try {
     if (await isOnnxFile(path)) {
       const { spec, weights, preprocess } = await readOnnxFile(path);
-      return { spec, weights, state: null, preprocess: knownStep(preprocess) };
+      return { spec, weights, state: null, preprocess: knownStep(preprocess), temperature: null };
     }
     const ckpt = await readKerasWeights(path);
     const model = checkpointModel(ckpt);
-    const training = ckpt.extra?.training as (Omit<TrainingState, 'optimizer'> & { optimizer: { name: OptimizerState['name']; iterations: number; slots: number } }) | undefined;
+    const training = ckpt.extra?.training as (Omit<TrainingState, 'optimizer'> & { optimizer: { name: OptimizerState['name']; iterations: number; lr?: number; slots: number } }) | undefined;
     let state: TrainingState | null = null;
     if (training) {
       const slots = Array.from({ length: training.optimizer.slots }, (_, i) => {
@@ -76,7 +80,7 @@ export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
       // JSON has no Infinity: a run with no validation yet stored null.
       state = { ...training, bestValLoss: training.bestValLoss ?? Infinity, optimizer: { ...training.optimizer, slots } };
     }
-    return { ...model, state, preprocess: knownStep(ckpt.extra?.preprocess ?? null) };
+    return { ...model, state, preprocess: knownStep(ckpt.extra?.preprocess ?? null), temperature: knownTemperature(ckpt.extra?.temperature ?? null) };
   } catch (e) {
     throw new InputError(`checkpoint ${(e as Error).message.startsWith(path) ? '' : `${path}: `}${(e as Error).message}`);
   }
@@ -86,6 +90,12 @@ export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
 function knownStep(preprocess: unknown): PreprocessStepName | null {
   if (preprocess !== null && !Object.hasOwn(PREPROCESS_STEPS, preprocess as string)) throw new Error(`records an unknown preprocessing step ${JSON.stringify(preprocess)}`);
   return preprocess as PreprocessStepName | null;
+}
+
+/** A stored temperature: a positive number, or none. */
+function knownTemperature(t: unknown): number | null {
+  if (t !== null && !(typeof t === 'number' && t > 0 && Number.isFinite(t))) throw new Error(`records a temperature ${JSON.stringify(t)}, not a positive number`);
+  return t as number | null;
 }
 
 /** Loads weights into a model, as an InputError naming the file when they do not fit. */

@@ -1,6 +1,6 @@
 // A training run's configuration: the paper's protocol as a preset, a short
 // preset for machines without a GPU, and the user's overrides on top.
-import { isLabelScheme, LABEL_SCHEMES, type LabelScheme } from '../data/labels.ts';
+import { classNames, isLabelScheme, LABEL_SCHEMES, type LabelScheme } from '../data/labels.ts';
 import type { LossName } from '../kernels/backend.ts';
 import type { PreprocessStepName } from '../data/preprocess.ts';
 import { NETWORK_STEPS } from '../data/samples.ts';
@@ -11,6 +11,8 @@ import { numberOption } from './command.ts';
 import { UsageError } from '../errors.ts';
 import { DEFAULT_RECALL_TARGET } from './metrics.ts';
 import { resolveModel } from './model-choice.ts';
+import { parseClassWeight, type ClassWeightOption } from './class-weight.ts';
+import { LR_SCHEDULES, type LrScheduleName } from './lr-schedule.ts';
 
 export type PresetName = 'paper' | 'quick';
 export const PRESET_NAMES: readonly PresetName[] = ['paper', 'quick'];
@@ -52,7 +54,27 @@ export interface RunConfig {
   preset: PresetName;
   /** The data path, or null for the built-in simulated survey. */
   data: string | null;
+  /** Keras's class_weight on the training loss (src/train/class-weight.ts). */
+  classWeight: ClassWeightOption;
+  /** The learning-rate schedule (src/train/lr-schedule.ts), and the plateau's factor and patience. */
+  lrSchedule: LrScheduleName;
+  lrFactor: number;
+  lrPatience: number;
+  /** Early stopping: epochs without a lower validation loss before the run stops (null: never). */
+  patience: number | null;
+  /** 'temperature': fit a temperature on the validation split, store it in best.h5 and apply it to the test set. */
+  calibrate: 'none' | 'temperature';
 }
+
+/** Options added after runs were first saved, as a saved run without them trained. */
+export const LATER_DEFAULTS: Pick<RunConfig, 'classWeight' | 'lrSchedule' | 'lrFactor' | 'lrPatience' | 'patience' | 'calibrate'> = {
+  classWeight: 'none',
+  lrSchedule: 'constant',
+  lrFactor: 0.1,
+  lrPatience: 2,
+  patience: null,
+  calibrate: 'none',
+};
 
 /**
  * The notebook's protocol (Negm 2021): initial = RMSprop, batch 64, 50
@@ -98,6 +120,13 @@ export const TRAIN_OPTIONS = {
   'recall-target': { type: 'string' },
   preset: { type: 'string' },
   'dry-run': { type: 'boolean' },
+  'class-weight': { type: 'string' },
+  'lr-schedule': { type: 'string' },
+  'lr-factor': { type: 'string' },
+  'lr-patience': { type: 'string' },
+  patience: { type: 'string' },
+  calibrate: { type: 'string' },
+  verbose: { type: 'boolean' },
 } as const;
 
 function choice<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
@@ -134,6 +163,12 @@ export function resolveConfig(values: Record<string, string | boolean | undefine
     recallTarget: numberOption('train', 'recall-target', str('recall-target'), DEFAULT_RECALL_TARGET, (v) => v > 0 && v <= 1, 'a recall in (0, 1]'),
     preset,
     data: str('data') ?? null,
+    classWeight: parseClassWeight(str('class-weight'), classNames(labels).length),
+    lrSchedule: choice('lr-schedule', str('lr-schedule'), LR_SCHEDULES, LATER_DEFAULTS.lrSchedule),
+    lrFactor: numberOption('train', 'lr-factor', str('lr-factor'), LATER_DEFAULTS.lrFactor, (v) => v > 0 && v < 1, 'a factor in (0, 1)'),
+    lrPatience: numberOption('train', 'lr-patience', str('lr-patience'), LATER_DEFAULTS.lrPatience, positiveInt, 'a positive integer'),
+    calibrate: choice('calibrate', str('calibrate'), ['none', 'temperature'] as const, LATER_DEFAULTS.calibrate),
+    patience: str('patience') === undefined ? null : numberOption('train', 'patience', str('patience'), 0, positiveInt, 'a positive integer'),
   };
 }
 
@@ -146,6 +181,10 @@ export function describeConfig(c: RunConfig): string {
     `preprocess    ${c.preprocess}`,
     `labels        ${c.labels}`,
     `optimizer     ${c.optimizer} (lr ${c.lr}, Keras 2 defaults otherwise)`,
+    `lr schedule   ${c.lrSchedule === 'plateau' ? `plateau (×${c.lrFactor} after ${c.lrPatience} epochs without a lower val_loss)` : c.lrSchedule === 'cosine' ? 'cosine decay per epoch towards 0' : 'constant'}`,
+    `early stop    ${c.patience === null ? 'no' : `after ${c.patience} epoch${c.patience === 1 ? '' : 's'} without a lower val_loss`}`,
+    `calibrate     ${c.calibrate === 'temperature' ? 'a temperature fitted on the validation split' : 'no'}`,
+    `class weight  ${typeof c.classWeight === 'string' ? c.classWeight : c.classWeight.join(', ')}`,
     `loss          ${c.loss === 'logits' ? 'cross-entropy from the logits (as tf.keras)' : "Keras 2.2's cross-entropy, probabilities clipped to [1e-7, 1 - 1e-7]"}`,
     `batch size    ${c.batchSize}`,
     `epochs        ${c.epochs}, each of ${epoch}`,

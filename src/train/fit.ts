@@ -39,9 +39,11 @@ export interface Tally {
  * Adds predictions `probs` (rows of `width`: 1 = sigmoid) for the samples with
  * class indices `labels` to a tally: the cross-entropy `loss` reports (the
  * model's; the default for a file without one), and accuracy by arg-max (or
- * p ≥ 0.5 for a sigmoid).
+ * p ≥ 0.5 for a sigmoid). With `classWeights` each sample's loss term is
+ * weighted by its class's weight, as Keras reports a class-weighted training
+ * loss; accuracy stays unweighted, as Keras's metrics do.
  */
-export function tally(t: Tally, probs: ArrayLike<number>, labels: ArrayLike<number>, width: number, loss: LossName = DEFAULT_LOSS): void {
+export function tally(t: Tally, probs: ArrayLike<number>, labels: ArrayLike<number>, width: number, loss: LossName = DEFAULT_LOSS, classWeights?: ArrayLike<number>): void {
   const targets = new Float64Array(probs.length);
   for (let i = 0; i < labels.length; i++) {
     const y = labels[i];
@@ -55,7 +57,7 @@ export function tally(t: Tally, probs: ArrayLike<number>, labels: ArrayLike<numb
       t.correct += Number(best === y);
     }
   }
-  t.loss += crossEntropySum(probs, targets, width, loss);
+  t.loss += crossEntropySum(probs, targets, width, loss, classWeights && Array.from(labels, (y) => classWeights[y]));
   t.count += labels.length;
 }
 
@@ -86,6 +88,13 @@ export function epochOrder(count: number, seed: number, epoch: number): Uint32Ar
     [order[i], order[j]] = [order[j], order[i]];
   }
   return order;
+}
+
+/** Each sample's class weight, repeated over its row of `width` logits (trainStep's `weights`). */
+function rowWeights(classWeights: ArrayLike<number>, labels: Int32Array, indices: ArrayLike<number>, width: number): Float32Array {
+  const w = new Float32Array(indices.length * width);
+  for (let i = 0; i < indices.length; i++) w.fill(classWeights[labels[indices[i]]], i * width, (i + 1) * width);
+  return w;
 }
 
 /** How many batches run between two readbacks of the probabilities (and two waits). */
@@ -136,7 +145,7 @@ export async function trainEpoch<T extends Tensor>(
   source: BatchSource,
   order: Uint32Array,
   batchSize: number,
-  opts: { augmentSeed?: number; onProgress?: (p: EpochProgress) => void } = {},
+  opts: { augmentSeed?: number; classWeights?: ArrayLike<number>; onProgress?: (p: EpochProgress) => void } = {},
 ): Promise<EpochTally> {
   const b = model.backend;
   const width = model.classes;
@@ -149,7 +158,7 @@ export async function trainEpoch<T extends Tensor>(
   const readBack = async (upTo: number) => {
     const probs = await b.readRange(all, readFrom * width, (upTo - readFrom) * width);
     const labels = Array.from(order.subarray(readFrom, upTo), (i) => source.labels[i]);
-    tally(t, probs, labels, width, model.lossName);
+    tally(t, probs, labels, width, model.lossName, opts.classWeights);
     labels.forEach((y, i) => (t.atClip += Number(atClip(width === 1 ? probs[i] : probs[i * width + y]))));
     readFrom = upTo;
     opts.onProgress?.({ done: upTo, loss: t.loss / t.count, accuracy: t.correct / t.count });
@@ -160,7 +169,8 @@ export async function trainEpoch<T extends Tensor>(
     const step = optimizer.iterations + 1;
     const augmentSeed = opts.augmentSeed === undefined ? undefined : (opts.augmentSeed ^ Math.imul(step, 0x85ebca6b)) >>> 0;
     const { x, targets } = staging.upload(tape, indices, inputShape, augmentSeed);
-    const probs = trainStep(tape, model, optimizer, x, targets, step);
+    const weights = opts.classWeights && tape.keep(b.fromArray(rowWeights(opts.classWeights, source.labels, indices, width), [indices.length, width]));
+    const probs = trainStep(tape, model, optimizer, x, targets, step, weights);
     b.copy(probs, 0, all, start * width, indices.length * width);
     tape.reset(model.parameters());
     b.flush();

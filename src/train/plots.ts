@@ -6,6 +6,8 @@ import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '../io/atomic-file.ts';
+import type { ReliabilityBin } from './calibration.ts';
+import type { LayerDiagnostics } from './diagnostics.ts';
 import type { BinaryMetrics, ConfusionMatrix, RocPoint } from './metrics.ts';
 
 export interface PlotFiles {
@@ -20,6 +22,12 @@ export interface EpochHistory {
   accuracy: number;
   valLoss?: number;
   valAccuracy?: number;
+  /** The learning rate the epoch trained at (absent in runs from before schedules). */
+  lr?: number;
+  /** The share of the epoch's training samples whose true class's probability sat at Keras 2.2's clip [1e-7, 1 − 1e-7]. */
+  atClip?: number;
+  /** Per-layer dead ReLUs, gradient norms and update ratios after the epoch (src/train/diagnostics.ts). */
+  diagnostics?: LayerDiagnostics[];
 }
 
 /** The ROC's marked operating point: the metrics at the threshold chosen for a recall target. */
@@ -175,6 +183,37 @@ export function confusionMatrixSpec(confusion: ConfusionMatrix, classNames: read
       },
     ],
   } as TopLevelSpec;
+}
+
+/**
+ * Reliability diagram: each non-empty score bin's fraction real against its
+ * mean score (a point sized by its samples), beside the diagonal of perfect
+ * calibration, with the ECE and Brier score in the title.
+ */
+export function reliabilitySpec(bins: readonly ReliabilityBin[], ece: number, brier: number, title = 'Reliability'): TopLevelSpec {
+  const unit = { type: 'quantitative' as const, scale: { domain: [0, 1] }, axis: { format: '.0%' } };
+  const x = { ...unit, field: 'meanScore', title: 'mean score p_real in the bin' };
+  const y = { ...unit, field: 'fractionReal', title: 'fraction real' };
+  const filled = bins.filter((b) => b.count > 0);
+  return {
+    title: { text: `${title}: ECE ${ece.toFixed(4)}, Brier ${brier.toFixed(4)}`, subtitle: `${bins.length} equal-width bins; point area ∝ samples` },
+    width: 420,
+    height: 420,
+    layer: [
+      { data: { values: [{ meanScore: 0, fractionReal: 0 }, { meanScore: 1, fractionReal: 1 }] }, mark: { type: 'line', strokeDash: [6, 4], color: 'gray' }, encoding: { x, y } },
+      {
+        data: { values: filled.map((b) => ({ meanScore: b.meanScore, fractionReal: b.fractionReal, count: b.count })) },
+        layer: [
+          { mark: { type: 'line', color: '#1f77b4', strokeWidth: 2 }, encoding: { x, y } },
+          { mark: { type: 'point', filled: true, color: '#1f77b4', opacity: 1 }, encoding: { x, y, size: { field: 'count', type: 'quantitative', title: 'samples', scale: { range: [20, 400] } } } },
+        ],
+      },
+    ],
+  } as TopLevelSpec;
+}
+
+export async function plotReliability(base: string, bins: readonly ReliabilityBin[], ece: number, brier: number, title?: string): Promise<PlotFiles> {
+  return renderPlot(reliabilitySpec(bins, ece, brier, title), base);
 }
 
 export async function plotTrainingCurves(base: string, history: readonly EpochHistory[], title?: string): Promise<PlotFiles> {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { classNames, labelOf, type LabelScheme } from '../data/labels.ts';
 import { writeFileAtomic } from '../io/atomic-file.ts';
 import { argmaxRows, binaryMetrics, multiclassMetrics, rocAuc, rocCurve, thresholdForRecall, type BinaryMetrics, type MulticlassMetrics, type RocPoint } from './metrics.ts';
-import { plotConfusionMatrix, plotRoc, plotTrainingCurves, type EpochHistory } from './plots.ts';
+import { calibration, type Calibration } from './calibration.ts';
+import { plotConfusionMatrix, plotReliability, plotRoc, plotTrainingCurves, type EpochHistory } from './plots.ts';
 
 /** Real-or-bogus figures: at threshold 0.5, at the recall target, and over all thresholds. */
 export interface BinaryEvaluation extends BinaryMetrics {
@@ -12,6 +13,8 @@ export interface BinaryEvaluation extends BinaryMetrics {
   atRecallTarget: BinaryMetrics & { recallTarget: number };
   /** The ROC, thinned to at most ~500 points for the JSON (the AUC uses every point). */
   roc: RocPoint[];
+  /** ECE (15 bins), Brier score and the reliability diagram's bins (src/train/calibration.ts). */
+  calibration: Calibration;
 }
 
 export interface Evaluation {
@@ -44,6 +47,7 @@ export function binaryEvaluation(scores: ArrayLike<number>, truth: ArrayLike<num
     auc: rocAuc(curve),
     atRecallTarget: { ...thresholdForRecall(scores, truth, recallTarget), recallTarget },
     roc: thin(curve),
+    calibration: calibration(scores, truth),
   };
 }
 
@@ -118,6 +122,8 @@ function markdown(r: ReportInput): string {
       : []),
     `Threshold for recall ≥ ${t.recallTarget}: ${t.threshold.toFixed(4)}. Test loss ${r.test.loss.toFixed(4)}.`,
     '',
+    `Calibration of p_real: expected calibration error ${b.calibration.ece.toFixed(4)} (15 equal-width bins), Brier score ${b.calibration.brier.toFixed(4)}${typeof r.details.temperature === 'number' ? `, after temperature scaling at T = ${r.details.temperature.toPrecision(4)} (fitted on the validation split${r.details.uncalibrated ? `; before it: ECE ${(r.details.uncalibrated as Calibration).ece.toFixed(4)}, Brier ${(r.details.uncalibrated as Calibration).brier.toFixed(4)}` : ''})` : ''}.`,
+    '',
     'Confusion matrix at 0.5 (rows true, columns predicted):',
     '',
     '| | not real | real |',
@@ -132,9 +138,16 @@ function markdown(r: ReportInput): string {
     m.perClass.forEach((c, i) => lines.push(`| ${m.classes[i]} | ${pct(c.precision)} | ${pct(c.recall)} | ${pct(c.f1)} | ${c.support} |`));
     lines.push('');
   }
-  lines.push('## Training', '', '| epoch | loss | accuracy | val loss | val accuracy |', '|---|---|---|---|---|');
-  for (const h of r.history) lines.push(`| ${h.epoch} | ${h.loss.toFixed(4)} | ${pct(h.accuracy)} | ${h.valLoss?.toFixed(4) ?? ''} | ${h.valAccuracy === undefined ? '' : pct(h.valAccuracy)} |`);
-  lines.push('', `${r.history.length > 0 ? '![training curves](curves.png) ' : ''}![ROC](roc.png) ![confusion matrix](confusion.png)`, '');
+  const weighted = r.details.classWeights ? ` The training loss is weighted by class (${(r.details.classWeights as number[]).map((w) => Number(w.toPrecision(4))).join(', ')}), as Keras reports it; the validation loss is not.` : '';
+  lines.push('## Training', '', ...(weighted ? [weighted.trim(), ''] : []), '| epoch | loss | accuracy | val loss | val accuracy | lr |', '|---|---|---|---|---|---|');
+  for (const h of r.history) lines.push(`| ${h.epoch} | ${h.loss.toFixed(4)} | ${pct(h.accuracy)} | ${h.valLoss?.toFixed(4) ?? ''} | ${h.valAccuracy === undefined ? '' : pct(h.valAccuracy)} | ${h.lr?.toPrecision(3) ?? ''} |`);
+  const last = r.history[r.history.length - 1]?.diagnostics;
+  if (last) {
+    const cell = (v: number | undefined, f: (v: number) => string) => (v === undefined ? '' : f(v));
+    lines.push('', `Diagnostics after the last epoch, on a fixed validation batch (every epoch's are in report.json):`, '', '| layer | dead ReLU units | gradient norm | ‖Δw‖/‖w‖ over the epoch |', '|---|---|---|---|');
+    for (const d of last) lines.push(`| ${d.layer} | ${cell(d.deadReluShare, pct)} | ${cell(d.gradNorm, (v) => v.toExponential(2))} | ${cell(d.updateRatio, (v) => v.toExponential(2))} |`);
+  }
+  lines.push('', `${r.history.length > 0 ? '![training curves](curves.png) ' : ''}![ROC](roc.png) ![reliability](reliability.png) ![confusion matrix](confusion.png)`, '');
   return lines.join('\n');
 }
 
@@ -144,6 +157,7 @@ export async function writeReport(dir: string, r: ReportInput): Promise<void> {
   // An evaluation of a file that never trained here has no curves to draw.
   if (r.history.length > 0) await plotTrainingCurves(join(dir, 'curves'), r.history, `${r.name}: training`);
   await plotRoc(join(dir, 'roc'), b.roc, b.auc, { recallTarget: b.atRecallTarget.recallTarget, metrics: b.atRecallTarget }, `${r.name}: test ROC`);
+  await plotReliability(join(dir, 'reliability'), b.calibration.bins, b.calibration.ece, b.calibration.brier, `${r.name}: test reliability`);
   const m = r.test.multiclass;
   await plotConfusionMatrix(join(dir, 'confusion'), m ? m.confusion : b.confusion, m ? m.classes : classNames('binary'), `${r.name}: test confusion matrix`);
   const json = {
@@ -161,6 +175,8 @@ export async function writeReport(dir: string, r: ReportInput): Promise<void> {
       f1: b.f1,
       fpr: b.fpr,
       auc: b.auc,
+      ece: b.calibration.ece,
+      brier: b.calibration.brier,
       loss: r.test.loss,
       samples: r.test.samples,
       binary: b,

@@ -8,6 +8,7 @@ import type { PreprocessStepName } from '../data/preprocess.ts';
 import type { Backend, Tensor } from '../kernels/backend.ts';
 import type { Sequential } from '../nn/sequential.ts';
 import { InputError } from '../errors.ts';
+import { applyTemperature } from './calibration.ts';
 import { loadCheckpoint, modelFromCheckpoint, type LoadedCheckpoint } from './checkpoint.ts';
 import { preprocessOption } from './config.ts';
 import { resolveModel, type ModelChoice } from './model-choice.ts';
@@ -55,6 +56,15 @@ export async function loadScoring(weights: string, choices: ScoringChoices): Pro
 /** The checkpoint's model on `backend`; a file without model_config takes --model's network at `shape`. */
 export function scoringModel<T extends Tensor>(s: Scoring, backend: Backend<T>, shape: SampleShape): Sequential<T> {
   return modelFromCheckpoint(s.weights, s.checkpoint, backend, (classes) => s.architecture.spec(classes, shape));
+}
+
+/**
+ * The model's probabilities (rows of `width`) as predict and evaluate report
+ * them: divided through the checkpoint's temperature when `--calibrate
+ * temperature` stored one, else as they are.
+ */
+export function calibrated(probs: Float32Array, width: number, checkpoint: Pick<LoadedCheckpoint, 'temperature'>): Float32Array {
+  return checkpoint.temperature === null ? probs : applyTemperature(probs, width, checkpoint.temperature);
 }
 
 /** The data must come out of their preprocessing at the network's input shape. */

@@ -3,6 +3,7 @@ import { cpuBackend } from '../../src/kernels/cpu-backend.ts';
 import { CpuTensor } from '../../src/kernels/cpu-tensor.ts';
 import { crossEntropyLoss } from '../../src/kernels/cross-entropy.ref.ts';
 import { LeakyReLU, Pool2D, type Context } from '../../src/nn/layers.ts';
+import { constantInputs, type Inputs, type Model } from '../../src/nn/model.ts';
 import type { Sequential } from '../../src/nn/sequential.ts';
 import { Tape, Variable } from '../../src/nn/tape.ts';
 
@@ -46,11 +47,18 @@ export function layerInputs(model: Sequential<CpuTensor>, x: CpuTensor, ctx: Con
   return inputs;
 }
 
-/** Analytic gradients of the model's mean cross-entropy for every parameter. */
-export function analyticGradients<T extends CpuTensor>(model: Sequential<T>, x: T, onehot: T, ctx: Context): Float64Array[] {
+/** Analytic gradients of the model's mean cross-entropy for every parameter (x: the one input, or each by name). */
+export function analyticGradients<T extends CpuTensor>(model: Model<T>, x: Inputs<T>, onehot: T, ctx: Context): Float64Array[] {
   const tape = new Tape(model.backend);
-  const logits = model.forward(tape, new Variable(x, false), ctx);
+  const logits = model.forward(tape, constantInputs(x), ctx);
   model.loss(tape, logits, onehot);
   tape.backward();
   return model.parameters().map((p) => Float64Array.from((p.grad as CpuTensor).data));
+}
+
+/** The model's loss on the CPU for its inputs (a network without kinks or ties, so that every finite difference is valid). */
+export function graphLoss(model: Model<CpuTensor>, x: Inputs<CpuTensor>, onehot: CpuTensor, ctx: Context): number {
+  const logits = model.forward(new Tape(cpuBackend), constantInputs(x), ctx);
+  const probs = model.head === 'softmax' ? cpuBackend.softmax(logits.value) : cpuBackend.sigmoid(logits.value);
+  return crossEntropyLoss(probs, onehot, model.lossName);
 }

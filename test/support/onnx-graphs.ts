@@ -8,7 +8,7 @@ import { attributes, encodeModel, floatTensor, onnx, type OnnxNode, type OnnxTen
 
 type Attrs = Parameters<typeof attributes>[0];
 
-/** A chain of nodes from one input, each on the one before; constants are random unless given. */
+/** Nodes from one input, each on the one before unless `on` names its inputs; constants are random unless given. */
 export class GraphWriter {
   readonly nodes: OnnxNode[] = [];
   readonly initializer: OnnxTensor[] = [];
@@ -36,13 +36,23 @@ export class GraphWriter {
   }
 
   node(opType: string, name: string, constants: string[] = [], attrs: Attrs = {}, domain?: string): this {
-    this.nodes.push({ name, opType, input: [this.current, ...constants], output: [name], attribute: attributes(attrs), ...(domain ? { domain } : {}) });
+    return this.on([this.current], opType, name, constants, attrs, domain);
+  }
+
+  /** A node on named tensors (a branch, a merge): the chain goes on from its output. */
+  on(inputs: string[], opType: string, name: string, constants: string[] = [], attrs: Attrs = {}, domain?: string): this {
+    this.nodes.push({ name, opType, input: [...inputs, ...constants], output: [name], attribute: attributes(attrs), ...(domain ? { domain } : {}) });
     this.current = name;
     return this;
   }
 
   /** The model's bytes: the input with a symbolic batch axis, the last node's output as the graph's. */
   bytes(inputDims: number[], outputDims: number[], opset = 13, extraInputs: string[] = []): Uint8Array {
+    return this.graph([[this.input, inputDims], ...extraInputs.map((n): [string, number[]] => [n, [4]])], outputDims, opset);
+  }
+
+  /** The model's bytes with these inputs (each with a symbolic batch axis), the last node's output as the graph's. */
+  graph(inputs: [string, number[]][], outputDims: number[], opset = 13): Uint8Array {
     const info = (name: string, dims: number[]) => ({
       name,
       type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimParam: 'unk__0' }, ...dims.map((d) => ({ dimValue: d }))] } } },
@@ -51,7 +61,7 @@ export class GraphWriter {
       irVersion: 7,
       producerName: 'test',
       opsetImport: [{ domain: '', version: opset }],
-      graph: { name: 'g', node: this.nodes, initializer: this.initializer, input: [info(this.input, inputDims), ...extraInputs.map((n) => info(n, [4]))], output: [info(this.current, outputDims)] },
+      graph: { name: 'g', node: this.nodes, initializer: this.initializer, input: inputs.map(([n, d]) => info(n, d)), output: [info(this.current, outputDims)] },
     });
   }
 }
@@ -110,4 +120,40 @@ export function pytorchGraph(random: () => number, head: 'flatten' | 'global-poo
     .node('Gemm', '/fc/Gemm', [g.constant('fc.weight', [3, features]), g.constant('fc.bias', [3])], { alpha: { f: 1 }, beta: { f: 1 }, transB: 1 })
     .node('Softmax', 'output', [], { axis: 1 });
   return g.bytes([3, 8, 8], [3], 17);
+}
+
+/**
+ * An image-plus-metadata network as BTSbot and ACAI are built, written as
+ * PyTorch writes it (N×C×H×W): `triplet` 3×8×8 through a conv 3×3 'same' +
+ * ReLU and a 2×2 max pool, whose output feeds both a Flatten in (c, h, w)
+ * order and a GlobalAveragePool + Squeeze; `metadata` (4 values) through a
+ * MatMul, a Mul by a constant scale, an Add for the bias and a ReLU; the
+ * three concatenated (64 + 4 + 6), a dense layer of 5 with ReLU, one
+ * sigmoid unit.
+ */
+export function twoInputGraph(random: () => number): Uint8Array {
+  const g = new GraphWriter(random, 'triplet');
+  g.node('Conv', '/conv/Conv', [g.constant('conv.weight', [4, 3, 3, 3]), g.constant('conv.bias', [4])], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] })
+    .node('Relu', '/conv/Relu')
+    .node('MaxPool', '/pool/MaxPool', [], { kernel_shape: [2, 2], strides: [2, 2] })
+    .node('Flatten', '/Flatten', [], { axis: 1 })
+    .on(['/pool/MaxPool'], 'GlobalAveragePool', '/gap/GlobalAveragePool')
+    .node('Squeeze', '/gap/Squeeze', [g.int64('squeeze_axes', [2, 3])])
+    .on(['metadata'], 'MatMul', '/meta/MatMul', [g.constant('meta.weight', [4, 6])])
+    .node('Mul', '/meta/Mul', [g.constant('meta.scale', [6], 0.5, 2)])
+    .node('Add', '/meta/Add', [g.constant('meta.bias', [6])])
+    .node('Relu', '/meta/Relu')
+    .on(['/Flatten', '/gap/Squeeze', '/meta/Relu'], 'Concat', '/Concat', [], { axis: 1 })
+    .node('Gemm', '/fc/Gemm', [g.constant('fc.weight', [5, 74]), g.constant('fc.bias', [5])], { transB: 1 })
+    .node('Relu', '/fc/Relu')
+    .node('Gemm', '/out/Gemm', [g.constant('out.weight', [1, 5]), g.constant('out.bias', [1])], { transB: 1 })
+    .node('Sigmoid', 'probability');
+  return g.graph(
+    [
+      ['triplet', [3, 8, 8]],
+      ['metadata', [4]],
+    ],
+    [1],
+    17,
+  );
 }

@@ -13,6 +13,7 @@ import { loadCheckpoint, modelFromCheckpoint } from '../checkpoint.ts';
 import { numberOption, parseOptions, type Command } from '../command.ts';
 import { loadRunData } from '../data.ts';
 import { InputError, UsageError } from '../../errors.ts';
+import { calibrated } from '../scoring.ts';
 import { predictAll, tally, type Tally } from '../fit.ts';
 import { preprocessOption, savedLoss } from '../config.ts';
 import { MODEL_CHOICES, resolveModel } from '../model-choice.ts';
@@ -36,7 +37,9 @@ options:
   --preprocess NAME       ${NETWORK_STEPS.join(', ')} [the checkpoint's own, else scale255]
   --model NAME|FILE.json  the architecture when the file has no model_config: ${MODEL_CHOICES} [initial]
   --recall-target R       also report the threshold reaching this recall [0.965]
-  --out DIR               write report.json, report.md and plots there [DIR/evaluation for --run, else nothing]`;
+  --out DIR               write report.json, report.md and plots there [DIR/evaluation for --run, else nothing]
+
+A checkpoint trained with --calibrate temperature is evaluated on its calibrated probabilities.`;
 
 async function run(argv: string[]): Promise<void> {
   const { values } = parseOptions('evaluate', argv, {
@@ -94,7 +97,7 @@ async function run(argv: string[]): Promise<void> {
     const members = testOnly ? loadSplit(join(values.run!, 'split.json'), data.dataset).test : Int32Array.from({ length: data.dataset.labels.length }, (_, i) => i);
     const source = batchSource(data.dataset, labels, members, model.classes);
     const bar = progress('evaluate', source.count);
-    const probs = await predictAll(model, source, { onProgress: (d) => bar.update(d) });
+    const probs = calibrated(await predictAll(model, source, { onProgress: (d) => bar.update(d) }), model.classes, ckpt);
     const t: Tally = { loss: 0, correct: 0, count: 0 };
     tally(t, probs, source.labels, model.classes, loss);
     const e = evaluate(probs, source.labels, labels, recallTarget, t.loss / t.count);
@@ -105,7 +108,7 @@ async function run(argv: string[]): Promise<void> {
     if (out) {
       mkdirSync(out, { recursive: true });
       const name = (values.run ?? out).split('/').filter(Boolean).pop()!;
-      await writeReport(out, { name, model: modelName, preprocess, scheme: labels, simulated: data.simulated, history, test: e, details: { weights, adapter: g.info.name, evaluated: testOnly ? 'test split' : 'all samples' } });
+      await writeReport(out, { name, model: modelName, preprocess, scheme: labels, simulated: data.simulated, history, test: e, details: { weights, adapter: g.info.name, evaluated: testOnly ? 'test split' : 'all samples', temperature: ckpt.temperature } });
       console.log(`report: ${join(out, 'report.md')}`);
     }
   } finally {

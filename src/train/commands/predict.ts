@@ -15,7 +15,7 @@ import { MODEL_CHOICES } from '../model-choice.ts';
 import { NETWORK_STEPS } from '../../data/samples.ts';
 import { predictAll } from '../fit.ts';
 import { progress } from '../progress.ts';
-import { ALERT_FIELDS, checkInput, FLOAT32_DIGITS, loadScoring, probabilityColumns, scoringChoices, scoringModel } from '../scoring.ts';
+import { ALERT_FIELDS, calibrated, checkInput, FLOAT32_DIGITS, loadScoring, probabilityColumns, scoringChoices, scoringModel } from '../scoring.ts';
 
 const help = `handscan predict: score cutouts with a trained network
 
@@ -34,7 +34,8 @@ options:
 
 Columns: p_real for a one-unit sigmoid model (braai); p_not_real, p_real for 2 classes;
 p_<class> for the 3 visual or 10 original classes (lower case, spaces as '_'). 'label' is the
-predicted class name. Alert packets add objectId, and drb and drbversion where ZTF's packets have
+predicted class name. A checkpoint trained with --calibrate temperature stores a temperature T:
+the columns are then calibrated, σ(z/T) or softmax(z/T) of the network's logits z. Alert packets add objectId, and drb and drbversion where ZTF's packets have
 them. A packet with a missing or corrupt cutout is skipped, named on stderr and counted.`;
 
 const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
@@ -74,10 +75,11 @@ async function run(argv: string[]): Promise<void> {
     const { labels, names } = probabilityColumns(net.classes);
     const n = sampleCount(dataset);
     const source = inferenceSource(dataset, net.classes);
-    console.log(`WebGPU adapter: ${g.info.name}; scoring ${n.toLocaleString('en-US')} cutouts from ${dataset.source} (preprocessing ${preprocess})`);
+    const temperature = scoring.checkpoint.temperature === null ? '' : `, calibrated at temperature ${scoring.checkpoint.temperature.toPrecision(4)}`;
+    console.log(`WebGPU adapter: ${g.info.name}; scoring ${n.toLocaleString('en-US')} cutouts from ${dataset.source} (preprocessing ${preprocess}${temperature})`);
     const bar = progress('predict', n);
     const t0 = performance.now();
-    const probs = await predictAll(net, source, { onProgress: (done) => bar.update(done) });
+    const probs = calibrated(await predictAll(net, source, { onProgress: (done) => bar.update(done) }), net.classes, scoring.checkpoint);
     const seconds = (performance.now() - t0) / 1000;
     const k = net.classes;
     const alerts = dataset.candidates;

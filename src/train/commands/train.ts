@@ -17,7 +17,11 @@ import { makeOptimizer } from '../../nn/optimizers.ts';
 import { Sequential } from '../../nn/sequential.ts';
 import { applyWeights, loadCheckpoint, saveCheckpoint, type TrainingState } from '../checkpoint.ts';
 import { parseOptions, type Command } from '../command.ts';
-import { describeConfig, resolveConfig, savedLoss, TRAIN_OPTIONS, type RunConfig } from '../config.ts';
+import { describeConfig, LATER_DEFAULTS, resolveConfig, savedLoss, TRAIN_OPTIONS, type RunConfig } from '../config.ts';
+import { classWeights, describeClassWeight } from '../class-weight.ts';
+import { scheduledLr, stopsEarly } from '../lr-schedule.ts';
+import { applyTemperature, fitTemperature, logitsOf } from '../calibration.ts';
+import { describeDiagnostics, diagnose, snapshotParameters } from '../diagnostics.ts';
 import { resolveModel } from '../model-choice.ts';
 import { loadRunData } from '../data.ts';
 import { InputError, UsageError } from '../../errors.ts';
@@ -50,6 +54,19 @@ options:
   --samples-per-epoch N|all training samples drawn per epoch [quick: 3072, paper: all]
   --optimizer rmsprop|adam  override the preset's optimizer
   --lr X                    learning rate [0.001, Keras's default]
+  --lr-schedule constant|plateau|cosine   constant; plateau: Keras's ReduceLROnPlateau on val_loss
+                            (lr × --lr-factor [0.1] after --lr-patience [2] epochs without a val_loss
+                            lower by 1e-4, min_lr 0); cosine: per epoch from lr towards 0 over the
+                            epochs, epoch e of E at lr·(1 + cos(π(e−1)/E))/2 [constant]
+  --patience N              stop once N epochs in a row bring no lower val_loss (Keras's EarlyStopping;
+                            the best weights are reloaded for the test set in any case) [never]
+  --class-weight balanced|none|w0,w1,...   Keras's class_weight: each training sample's loss term
+                            times its class's weight; balanced = n / (classes · count of the class) on
+                            the training split. The reported training loss is weighted, as Keras's;
+                            validation and test losses are not [none]
+  --calibrate none|temperature   temperature: fit T > 0 on the validation split (the NLL of logits/T),
+                            store it in best.h5 and apply it to the test set; predict and evaluate
+                            apply it too. The ranking, so the ROC, is unchanged [none]
   --loss logits|keras2-clipped   the cross-entropy: from the logits, as tf.keras [logits]; or Keras
                             2.2's, through probabilities clipped to [1e-7, 1 - 1e-7], for exact
                             reproduction (a run whose outputs all reach the clip has no gradient left:
@@ -59,6 +76,8 @@ options:
   --recall-target R         report the threshold reaching this recall [0.965, the paper's]
   --out DIR                 the run's folder [runs/<model>-<labels>-seed<seed>]
   --resume                  continue the run in --out (or the newest under runs/) from its last checkpoint
+  --verbose                 print per-layer diagnostics after each epoch (dead ReLU share, gradient
+                            norm, update-to-weight ratio; always in report.json)
   --dry-run                 print the resolved configuration and split sizes, then stop
 
 The run's folder holds config.json, split.json, last.h5 (every epoch, with the optimizer state),
@@ -78,16 +97,16 @@ async function run(argv: string[]): Promise<void> {
   let state: TrainingState | null = null;
   let dir: string;
   if (values.resume) {
-    const allowed = new Set(['resume', 'out', 'epochs', 'dry-run']);
+    const allowed = new Set(['resume', 'out', 'epochs', 'dry-run', 'verbose']);
     const extra = Object.keys(values).filter((k) => !allowed.has(k));
-    if (extra.length > 0) throw new UsageError(`train: --resume continues a run with its own options; drop --${extra.join(', --')} (only --out and --epochs apply)`);
+    if (extra.length > 0) throw new UsageError(`train: --resume continues a run with its own options; drop --${extra.join(', --')} (only --out, --epochs and --verbose apply)`);
     dir = values.out ?? newestRun();
     const last = join(dir, 'last.h5');
     if (!existsSync(last)) throw new InputError(`${dir}: no last.h5 checkpoint to resume from`);
     state = (await loadCheckpoint(last)).state;
     if (!state) throw new InputError(`${last}: a checkpoint without training state (a Keras file?) cannot be resumed`);
     // A run saved before --preprocess existed read uint8 cutouts through scale255.
-    config = { ...state.config, preprocess: state.config.preprocess ?? 'scale255', loss: savedLoss(state.config), epochs: values.epochs === undefined ? state.config.epochs : resolveConfig({ epochs: values.epochs }, true).epochs };
+    config = { ...LATER_DEFAULTS, ...state.config, preprocess: state.config.preprocess ?? 'scale255', loss: savedLoss(state.config), epochs: values.epochs === undefined ? state.config.epochs : resolveConfig({ epochs: values.epochs }, true).epochs };
   } else {
     // The preset's default depends on the adapter: resolved again once it is known.
     config = resolveConfig(values, true);
@@ -117,10 +136,16 @@ async function run(argv: string[]): Promise<void> {
     if (values['dry-run']) return;
     mkdirSync(dir, { recursive: true });
     if (!existsSync(splitPath)) await saveSplit(splitPath, split, data.dataset);
-    await trainRun(g, dir, config, spec, state, data.dataset, split, data.simulated);
+    await trainRun(g, dir, config, spec, state, data.dataset, split, data.simulated, Boolean(values.verbose));
   } finally {
     g.destroy();
   }
+}
+
+/** The test set's calibration figures before temperature scaling, for the report. */
+function uncalibrated(probs: Float32Array, labels: Int32Array, scheme: RunConfig['labels'], recallTarget: number): { ece: number; brier: number } {
+  const { ece, brier } = evaluate(probs, labels, scheme, recallTarget, NaN).binary.calibration;
+  return { ece, brier };
 }
 
 /** A sigmoid head (1 output) trains on binary labels; a softmax head needs one output per class. */
@@ -130,7 +155,7 @@ function checkOutputs(config: RunConfig, outputs: number, classes: number): void
   throw new UsageError(`train: ${config.model} has ${has}, but --labels ${config.labels} has ${classes} classes`);
 }
 
-async function trainRun(g: Engine, dir: string, config: RunConfig, spec: ModelSpec, resumed: TrainingState | null, dataset: Dataset, split: Split, simulated: boolean): Promise<void> {
+async function trainRun(g: Engine, dir: string, config: RunConfig, spec: ModelSpec, resumed: TrainingState | null, dataset: Dataset, split: Split, simulated: boolean, verbose: boolean): Promise<void> {
   const adapter = g.info.name;
   const backend = gpuBackend(g);
   const model = Sequential.build(spec, backend, config.seed, config.loss);
@@ -143,6 +168,9 @@ async function trainRun(g: Engine, dir: string, config: RunConfig, spec: ModelSp
   const validation = batchSource(dataset, config.labels, split.validation, model.classes);
   const history: EpochHistory[] = resumed?.history ?? [];
   let best = { epoch: resumed?.bestEpoch ?? 0, valLoss: resumed?.bestValLoss ?? Infinity };
+  const weights = classWeights(config.classWeight, train.labels, classNames(config.labels).length);
+  if (weights) console.log(`class weights ${describeClassWeight(config.classWeight, weights)}`);
+  const schedule = { name: config.lrSchedule, lr: config.lr, factor: config.lrFactor, patience: config.lrPatience, epochs: config.epochs };
   if (resumed) {
     const ckpt = await loadCheckpoint(lastPath);
     applyWeights(lastPath, model, ckpt.weights);
@@ -154,13 +182,21 @@ async function trainRun(g: Engine, dir: string, config: RunConfig, spec: ModelSp
   let trainSeconds = 0;
   let trainImages = 0;
   for (let epoch = (resumed?.epoch ?? 0) + 1; epoch <= config.epochs; epoch++) {
+    // Checked before the epoch rather than after, so that a run killed after stopping stops again on --resume.
+    if (stopsEarly(config.patience, epoch - 1, best.epoch)) {
+      console.log(`early stop after epoch ${epoch - 1}: no lower validation loss in ${config.patience} epoch${config.patience === 1 ? '' : 's'}`);
+      break;
+    }
+    optimizer.lr = scheduledLr(schedule, epoch, history);
     const title = `Epoch ${epoch}/${config.epochs}`;
     const order = epochOrder(train.count, config.seed, epoch);
     const part = config.samplesPerEpoch === null ? order : order.subarray(0, Math.min(config.samplesPerEpoch, order.length));
     const bar = progress(title, part.length);
+    const before = await snapshotParameters(model);
     const t0 = performance.now();
     const t = await trainEpoch(model, optimizer, train, part, config.batchSize, {
       augmentSeed: config.augment ? config.seed : undefined,
+      classWeights: weights ?? undefined,
       onProgress: (p) => {
         if (!Number.isFinite(p.loss)) throw new InputError(`training diverged: the loss is ${p.loss} in epoch ${epoch}; ${existsSync(lastPath) ? `${lastPath} holds the last good epoch` : 'no checkpoint was written yet'} (try a lower --lr)`);
         bar.update(p.done, { loss: p.loss.toFixed(4), acc: p.accuracy.toFixed(4) });
@@ -174,7 +210,7 @@ async function trainRun(g: Engine, dir: string, config: RunConfig, spec: ModelSp
     trainImages += part.length;
     const v: Tally = { loss: 0, correct: 0, count: 0 };
     tally(v, await predictAll(model, validation), validation.labels, model.classes, config.loss);
-    const h: EpochHistory = { epoch, loss: t.loss / t.count, accuracy: t.correct / t.count, valLoss: v.loss / v.count, valAccuracy: v.correct / v.count };
+    const h: EpochHistory = { epoch, loss: t.loss / t.count, accuracy: t.correct / t.count, valLoss: v.loss / v.count, valAccuracy: v.correct / v.count, lr: optimizer.lr, atClip: t.atClip / t.count, diagnostics: await diagnose(model, validation, before) };
     if (!Number.isFinite(h.valLoss!)) throw new InputError(`training diverged: the validation loss is ${h.valLoss} after epoch ${epoch}; ${lastPath} holds the last good epoch (try a lower --lr)`);
     history.push(h);
     const improved = h.valLoss! < best.valLoss;
@@ -184,8 +220,9 @@ async function trainRun(g: Engine, dir: string, config: RunConfig, spec: ModelSp
     }
     await saveCheckpoint(lastPath, model, { preprocess: config.preprocess, optimizer, state: { epoch, history, bestEpoch: best.epoch, bestValLoss: best.valLoss, config } });
     bar.finish(
-      `loss ${h.loss.toFixed(4)} - accuracy ${h.accuracy.toFixed(4)} - val_loss ${h.valLoss!.toFixed(4)} - val_accuracy ${h.valAccuracy!.toFixed(4)} - ${(part.length / seconds).toFixed(1)} img/s - ${seconds.toFixed(0)}s${improved ? ` (best so far: saved ${bestPath})` : ''}`,
+      `loss ${h.loss.toFixed(4)} - accuracy ${h.accuracy.toFixed(4)} - val_loss ${h.valLoss!.toFixed(4)} - val_accuracy ${h.valAccuracy!.toFixed(4)} - lr ${optimizer.lr.toPrecision(3)} - ${(part.length / seconds).toFixed(1)} img/s - ${seconds.toFixed(0)}s${improved ? ` (best so far: saved ${bestPath})` : ''}`,
     );
+    if (verbose) console.log(`  training samples at the probability clip: ${(100 * h.atClip!).toFixed(1)}%\n${describeDiagnostics(h.diagnostics!)}`);
   }
 
   console.log(`reloading the weights of epoch ${best.epoch} (lowest validation loss ${best.valLoss.toFixed(4)})`);
@@ -193,8 +230,16 @@ async function trainRun(g: Engine, dir: string, config: RunConfig, spec: ModelSp
   applyWeights(bestPath, model, bestCkpt.weights);
   const test = batchSource(dataset, config.labels, split.test, model.classes);
   const t0 = performance.now();
-  const probs = await predictAll(model, test);
+  const raw = await predictAll(model, test);
   const testSeconds = (performance.now() - t0) / 1000;
+  let probs = raw;
+  let temperature: number | undefined;
+  if (config.calibrate === 'temperature') {
+    temperature = fitTemperature(logitsOf(await predictAll(model, validation), model.classes), validation.labels, model.classes);
+    await saveCheckpoint(bestPath, model, { preprocess: config.preprocess, temperature });
+    probs = applyTemperature(raw, model.classes, temperature);
+    console.log(`temperature ${temperature.toPrecision(4)}, fitted on the validation split: stored in ${bestPath}`);
+  }
   const tt: Tally = { loss: 0, correct: 0, count: 0 };
   tally(tt, probs, test.labels, model.classes, config.loss);
   const evaluation = evaluate(probs, test.labels, config.labels, config.recallTarget, tt.loss / tt.count);
@@ -221,6 +266,8 @@ async function trainRun(g: Engine, dir: string, config: RunConfig, spec: ModelSp
       adapter,
       bestEpoch: best.epoch,
       bestValLoss: best.valLoss,
+      classWeights: weights && Array.from(weights),
+      ...(temperature === undefined ? {} : { temperature, uncalibrated: uncalibrated(raw, test.labels, config.labels, config.recallTarget) }),
       split: { train: split.train.length, validation: split.validation.length, test: split.test.length },
       timings: {
         trainSeconds,
@@ -232,6 +279,7 @@ async function trainRun(g: Engine, dir: string, config: RunConfig, spec: ModelSp
     },
   });
   const b = evaluation.binary;
+  console.log(`test: ECE ${b.calibration.ece.toFixed(4)}, Brier ${b.calibration.brier.toFixed(4)}${temperature === undefined ? '' : ' (temperature-scaled)'}`);
   console.log(
     `test: accuracy ${(100 * b.accuracy).toFixed(2)}% precision ${(100 * b.precision).toFixed(2)}% recall ${(100 * b.recall).toFixed(2)}% F1 ${(100 * b.f1).toFixed(2)}% fall-out ${(100 * b.fpr).toFixed(2)}% AUC ${b.auc.toFixed(4)}`,
   );
