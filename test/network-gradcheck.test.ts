@@ -9,7 +9,7 @@ import { conv2d, dense, maxPool2d, type ModelSpec } from '../src/nn/spec.ts';
 import { Tape, Variable } from '../src/nn/tape.ts';
 import { expectClose, relativeError } from './support/compare.ts';
 import { backendOf, useGpu } from './support/gpu.ts';
-import { analyticGradients, lossFrom } from './support/network.ts';
+import { analyticGradients, finiteDifferences } from './support/network.ts';
 import { randomOneHot, randomTensor, rng, TEST_SEED } from './support/random.ts';
 import { FD_STEP, FINITE_DIFFERENCES, GPU_VS_CPU } from './support/tolerances.ts';
 
@@ -77,28 +77,7 @@ for (const [title, spec] of [
       const model = Sequential.build(spec, cpuBackend, TEST_SEED);
       const x = randomTensor(xShape, random);
       const targets = targetsFor(model, 3, random);
-      const analytic = analyticGradients(model, x, targets, ctx);
-      const numeric: number[] = [];
-      const exact: number[] = [];
-      let crossed = 0;
-      model.parameters().forEach((p, k) => {
-        const values = (p.value as CpuTensor).data;
-        for (let i = 0; i < values.length; i++) {
-          const v = values[i];
-          values[i] = v + FD_STEP;
-          const plus = lossFrom(model, 0, x, targets, ctx);
-          values[i] = v - FD_STEP;
-          const minus = lossFrom(model, 0, x, targets, ctx);
-          values[i] = v;
-          // A step across a ReLU kink or a max-pool tie has no finite difference to compare: left out, and counted.
-          if (plus.signature !== minus.signature) {
-            crossed++;
-            continue;
-          }
-          numeric.push((plus.loss - minus.loss) / (2 * FD_STEP));
-          exact.push(analytic[k][i]);
-        }
-      });
+      const { numeric, exact, crossed } = finiteDifferences(model, x, targets, ctx, FD_STEP);
       expect(crossed, `parameters whose step crossed a kink (seed ${TEST_SEED})`).toBeLessThanOrEqual(0.02 * (numeric.length + crossed));
       expect(relativeError(numeric, exact)).toBeLessThan(FINITE_DIFFERENCES);
     });

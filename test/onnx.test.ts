@@ -29,7 +29,7 @@ import { predictAll, trainEpoch, type BatchSource } from '../src/train/fit.ts';
 import { errorLines, handscan } from './support/cli.ts';
 import { relativeError } from './support/compare.ts';
 import { backendOf, useGpu } from './support/gpu.ts';
-import { analyticGradients, lossFrom } from './support/network.ts';
+import { finiteDifferences } from './support/network.ts';
 import { GraphWriter, pytorchGraph, tf2onnxGraph, twoInputGraph } from './support/onnx-graphs.ts';
 import { rng, TEST_SEED } from './support/random.ts';
 import { FD_STEP, FINITE_DIFFERENCES } from './support/tolerances.ts';
@@ -293,28 +293,7 @@ describe('an imported model fine-tunes', () => {
     const ctx = { training: true, step: 1 };
     const x = CpuTensor.from(images(3, [12, 12, 3], random), [3, 12, 12, 3]);
     const targets = CpuTensor.from([1, 0, 1], [3, 1]);
-    const analytic = analyticGradients(model, x, targets, ctx);
-    const numeric: number[] = [];
-    const exact: number[] = [];
-    let crossed = 0;
-    model.parameters().forEach((p, k) => {
-      const values = (p.value as CpuTensor).data;
-      for (let i = 0; i < values.length; i++) {
-        const v = values[i];
-        values[i] = v + FD_STEP;
-        const plus = lossFrom(model, 0, x, targets, ctx);
-        values[i] = v - FD_STEP;
-        const minus = lossFrom(model, 0, x, targets, ctx);
-        values[i] = v;
-        // A step across a ReLU kink or a max-pool tie has no finite difference: left out, and counted.
-        if (plus.signature !== minus.signature) {
-          crossed++;
-          continue;
-        }
-        numeric.push((plus.loss - minus.loss) / (2 * FD_STEP));
-        exact.push(analytic[k][i]);
-      }
-    });
+    const { numeric, exact, crossed } = finiteDifferences(model, x, targets, ctx, FD_STEP);
     expect(crossed, `parameters whose step crossed a kink (seed ${TEST_SEED})`).toBeLessThanOrEqual(0.02 * (numeric.length + crossed));
     expect(relativeError(numeric, exact)).toBeLessThan(FINITE_DIFFERENCES);
   });

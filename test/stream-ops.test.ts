@@ -7,44 +7,19 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readAvroContainer } from '../src/data/avro-container.ts';
 import { FIXTURE_PACKETS } from './support/alert-packets.ts';
 import { errorLines, handscan } from './support/cli.ts';
-import { startRedis, type RedisServer } from './support/redis.ts';
-import { event, startScorer, type ScorerProcess } from './support/scorers.ts';
+import { event } from './support/scorers.ts';
+import { until, useStreamProcesses } from './support/stream-processes.ts';
 
 const D6_M7 = 'test/fixtures/braai/d6_m7.h5';
 const dir = mkdtempSync(join(tmpdir(), 'handscan-stream-ops-'));
-let servers: RedisServer[] = [];
-let scorers: ScorerProcess[] = [];
-afterEach(async () => {
-  for (const s of scorers) s.proc.kill('SIGKILL');
-  await Promise.all(scorers.map((s) => s.exited));
-  await Promise.all(servers.map((s) => s.stop()));
-  [servers, scorers] = [[], []];
-});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function redisServer(options: { cluster?: boolean } = {}): Promise<RedisServer> {
-  const server = await startRedis(options);
-  servers.push(server);
-  return server;
-}
-
-function scorer(name: string, args: string[], env: Record<string, string> = {}): ScorerProcess {
-  const s = startScorer(name, ['--weights', D6_M7, '--preprocess', 'braai-rows', ...args], env);
-  scorers.push(s);
-  return s;
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await check())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const processes = useStreamProcesses();
+const redisServer = processes.redis;
+const scorer = (name: string, args: string[], env: Record<string, string> = {}) => processes.scorer(name, ['--weights', D6_M7, '--preprocess', 'braai-rows', ...args], env);
 
 const drained = async (c: Redis, stream: string, group: string, entries: number) => {
   const g = ((await c.call('XINFO', 'GROUPS', stream)) as unknown[][]).find((x) => x[1] === group);

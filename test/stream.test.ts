@@ -8,11 +8,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writePackets, type WrittenPacket } from './support/alert-packets.ts';
 import { handscan } from './support/cli.ts';
-import { startRedis, type RedisServer } from './support/redis.ts';
-import { event, startScorer, type ScorerProcess } from './support/scorers.ts';
+import type { RedisServer } from './support/redis.ts';
+import { event } from './support/scorers.ts';
+import { until, useStreamProcesses } from './support/stream-processes.ts';
 
 const D6_M7 = 'test/fixtures/braai/d6_m7.h5';
 const STREAM = 'alerts';
@@ -31,40 +32,16 @@ beforeAll(async () => {
   packets = await writePackets(packetDir, 2000);
 });
 
-// Whatever a test started is stopped, pass or fail.
-let servers: RedisServer[] = [];
-let scorers: ScorerProcess[] = [];
-afterEach(async () => {
-  for (const s of scorers) s.proc.kill('SIGKILL');
-  await Promise.all(scorers.map((s) => s.exited));
-  await Promise.all(servers.map((s) => s.stop()));
-  [servers, scorers] = [[], []];
-});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function redisServer(): Promise<RedisServer> {
-  const server = await startRedis();
-  servers.push(server);
-  return server;
-}
-
-function scorer(server: RedisServer, name: string, extra: string[] = []): ScorerProcess {
-  const s = startScorer(name, ['--weights', D6_M7, '--preprocess', 'braai-rows', '--redis', server.url, '--stream', STREAM, '--group', GROUP, '--batch', '32', ...extra]);
-  scorers.push(s);
-  return s;
-}
+// Whatever a test started is stopped, pass or fail.
+const processes = useStreamProcesses();
+const redisServer = () => processes.redis();
+const scorer = (server: RedisServer, name: string, extra: string[] = []) =>
+  processes.scorer(name, ['--weights', D6_M7, '--preprocess', 'braai-rows', '--redis', server.url, '--stream', STREAM, '--group', GROUP, '--batch', '32', ...extra]);
 
 async function replay(server: RedisServer, data: string, extra: string[] = []): Promise<void> {
   const r = await handscan(['replay', '--redis', server.url, '--stream', STREAM, '--data', data, ...extra]);
   expect(r.code, r.stderr).toBe(0);
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 150_000, state?: () => Promise<string>): Promise<void> {
-  const t0 = Date.now();
-  while (!(await check())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${state ? `: ${await state()}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** XINFO GROUPS' fields of the group. */

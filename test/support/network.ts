@@ -62,3 +62,34 @@ export function graphLoss(model: Model<CpuTensor>, x: Inputs<CpuTensor>, onehot:
   const probs = model.head === 'softmax' ? cpuBackend.softmax(logits.value) : cpuBackend.sigmoid(logits.value);
   return crossEntropyLoss(probs, onehot, model.lossName);
 }
+
+/**
+ * Every parameter's analytic gradient against central finite differences
+ * of the loss, through the whole CPU forward. A step across a ReLU kink or
+ * a max-pool tie has no finite difference to compare: it is left out and
+ * counted in `crossed`, which callers bound.
+ */
+export function finiteDifferences(model: Sequential<CpuTensor>, x: CpuTensor, targets: CpuTensor, ctx: Context, step: number): { numeric: number[]; exact: number[]; crossed: number } {
+  const analytic = analyticGradients(model, x, targets, ctx);
+  const numeric: number[] = [];
+  const exact: number[] = [];
+  let crossed = 0;
+  model.parameters().forEach((p, k) => {
+    const values = p.value.data;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      values[i] = v + step;
+      const plus = lossFrom(model, 0, x, targets, ctx);
+      values[i] = v - step;
+      const minus = lossFrom(model, 0, x, targets, ctx);
+      values[i] = v;
+      if (plus.signature !== minus.signature) {
+        crossed++;
+        continue;
+      }
+      numeric.push((plus.loss - minus.loss) / (2 * step));
+      exact.push(analytic[k][i]);
+    }
+  });
+  return { numeric, exact, crossed };
+}

@@ -69,3 +69,4 @@ export function startScorer(name: string, args: string[], env: Record<string, st
 }
 
 export const event = (name: string) => (line: LogLine) => line.event === name;
+
