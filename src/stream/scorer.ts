@@ -11,7 +11,7 @@ import { gpuBackend } from '../kernels/gpu-backend.ts';
 import type { Sequential } from '../nn/sequential.ts';
 import { openEngine } from '../platform/node/engine.ts';
 import { predictAll } from '../train/fit.ts';
-import { scoringModel, type Scoring } from '../train/scoring.ts';
+import { calibrated, scoringModel, type Scoring } from '../train/scoring.ts';
 import { errorText, type Log } from './log.ts';
 
 /** Engines opened in a row for one batch before giving up. */
@@ -75,7 +75,8 @@ export class Scorer {
       this.inputShape(samples.shape);
       const net = this.model();
       try {
-        return await predictAll(net, inferenceSource(samples, net.classes));
+        // As predict: calibrated where the checkpoint stores a temperature.
+        return calibrated(await predictAll(net, inferenceSource(samples, net.classes)), net.classes, this.scoring.checkpoint);
       } catch (e) {
         if (!(e instanceof DeviceError)) throw e;
         this.deviceErrors++;
