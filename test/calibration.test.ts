@@ -41,8 +41,9 @@ function synthetic(n: number, width: number, temperature: number, random: () => 
 describe('temperature scaling', () => {
   for (const [width, temperature] of [[1, 2.5], [1, 0.6], [3, 1.8]] as const) {
     it(`width ${width}: the fit recovers T = ${temperature} from labels drawn at it, also from the probabilities' recovered logits`, () => {
-      const { logits, labels } = synthetic(20_000, width, temperature, rng(TEST_SEED));
-      expect(fitTemperature(logits, labels, width)).toBeCloseTo(temperature, 1);
+      // 100,000 draws put the fit's standard error near 1% of T (seeds vary from run to run): 5% is far outside it.
+      const { logits, labels } = synthetic(100_000, width, temperature, rng(TEST_SEED));
+      expect(Math.abs(fitTemperature(logits, labels, width) / temperature - 1)).toBeLessThan(0.05);
       // What train sees: float32 probabilities of the uncalibrated network (T = 1).
       const probs = Float32Array.from(scaledProbabilities(logits, width, 1));
       expect(Math.abs(fitTemperature(logitsOf(probs, width), labels, width) / temperature - 1)).toBeLessThan(0.05);

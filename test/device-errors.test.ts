@@ -70,9 +70,10 @@ describe('device errors', () => {
     expect((await handscan(['simulate', '--n', '120', '--seed', '3', '--out', data])).code).toBe(0);
     const out = join(dir, 'run');
     const args = ['train', '--data', data, '--out', out, '--epochs', '6', '--samples-per-epoch', '32', '--batch-size', '16', '--seed', '2'];
-    // One epoch is 2 training steps, their readbacks and the validation pass:
-    // about a dozen submits, so the device is lost in epoch 3 or 4.
-    const r = await handscan(args, { env: { HANDSCAN_DESTROY_DEVICE_AFTER: '40' } });
+    // One epoch is 2 training steps, their readbacks, the validation pass and
+    // the per-epoch diagnostics' readbacks: some 40 to 70 submits, so the
+    // device is lost after the first epoch's checkpoint, well before the sixth.
+    const r = await handscan(args, { env: { HANDSCAN_DESTROY_DEVICE_AFTER: '80' } });
     const lines = errorLines(r);
     expect(r.code, r.stderr).toBe(1);
     expect(lines, r.stderr).toHaveLength(1);

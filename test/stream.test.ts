@@ -90,7 +90,8 @@ async function expectEveryResultOnce(c: Redis, candids: readonly string[]): Prom
   const input = await entriesOf(c, STREAM);
   const output = await entriesOf(c, OUT);
   const dead = await entriesOf(c, DEAD);
-  expect(await groupInfo(c)).toMatchObject({ pending: 0, lag: 0, 'entries-read': input.length });
+  // Delivered to the last entry, none pending (XINFO's lag and entries-read are inexact after an AOF replay: see drained).
+  expect(await groupInfo(c)).toMatchObject({ pending: 0, 'last-delivered-id': input.at(-1)!.id });
   expect(output.map((r) => r.candid).sort()).toEqual([...candids].sort());
   const hash = await latest(c);
   expect([...hash.keys()].sort()).toEqual([...candids].sort());

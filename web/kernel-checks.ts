@@ -22,6 +22,8 @@ import * as dense from '../src/kernels/dense.ts';
 import * as denseRef from '../src/kernels/dense.ref.ts';
 import * as drop from '../src/kernels/dropout.ts';
 import * as dropRef from '../src/kernels/dropout.ref.ts';
+import * as col from '../src/kernels/columns.ts';
+import * as colRef from '../src/kernels/columns.ref.ts';
 import * as ew from '../src/kernels/elementwise.ts';
 import * as ewRef from '../src/kernels/elementwise.ref.ts';
 import * as pool from '../src/kernels/pool2d.ts';
@@ -76,6 +78,7 @@ export async function runKernelChecks(seed: number): Promise<KernelReport> {
     await checks.rmsprop();
     await checks.adam();
     await checks.add();
+    await checks.columns();
     return { adapter: g.info, paths, seed, results: checks.results };
   } finally {
     g.destroy();
@@ -410,7 +413,25 @@ class Checks {
       const [a, b] = [this.tensor(s), this.tensor(s)];
       const [ag, bg] = this.upload(a, b);
       await this.compare({ kernel: 'add', output: 'y', shape: fmt('x', s), path: '-' }, ew.add(this.g, ag, bg), ewRef.add(a, b).data);
+      await this.compare({ kernel: 'mul', output: 'y', shape: fmt('x', s), path: '-' }, ew.mul(this.g, ag, bg), ewRef.mul(a, b).data);
       [ag, bg].forEach((t) => t.dispose());
+    }
+  }
+
+  /** A graph model's Concat (image features beside metadata) and its backward, a slice, at widths that are and are not multiples of 4. */
+  async columns(): Promise<void> {
+    const cases: Shape[][] = [[[1, 1], [1, 2]], [[3, 5], [3, 4], [3, 7]], [[2, 3, 3, 6], [2, 3, 3, 2]], [[4, 1152], [4, 3]]];
+    for (const shapes of cases) {
+      const xs = shapes.map((s) => this.tensor(s));
+      const gs = this.upload(...xs);
+      const shape = shapes.map((s) => fmt('x', s)).join(' ');
+      const joined = colRef.concatLastAxis(xs);
+      await this.compare({ kernel: 'concatLastAxis', output: 'y', shape, path: '-' }, col.concatLastAxis(this.g, gs), joined.data);
+      const width = joined.shape[joined.shape.length - 1];
+      const [start, count] = [Math.floor(width / 3), Math.max(1, width - Math.floor(width / 3) - 1)];
+      const whole = this.upload(joined)[0];
+      await this.compare({ kernel: 'sliceLastAxis', output: 'y', shape: `${shape} [${start}, ${start + count})`, path: '-' }, col.sliceLastAxis(this.g, whole, start, count), colRef.sliceLastAxis(joined, start, count).data);
+      [...gs, whole].forEach((t) => t.dispose());
     }
   }
 }
