@@ -137,7 +137,8 @@ describe('serve on a Redis stream', () => {
     let a = scorer(server, 'a', claimFast);
     await Promise.all([a, b, cc].map((s) => s.waitFor(event('ready'))));
     // A steady stream, so that there is work before, between and after the kills.
-    const pushing = replay(server, packetDir, ['--rate', '150']);
+    // 100 per second: 20 s of stream, room for a kill that landed between batches to be tried again.
+    const pushing = replay(server, packetDir, ['--rate', '100']);
     // Two kills that land mid-batch, while `a` holds entries it has read and
     // not acknowledged; a kill that lands just after an acknowledgement (on a
     // loaded machine, between our look at the pending list and the signal)
