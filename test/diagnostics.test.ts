@@ -28,6 +28,7 @@ describe('training diagnostics', () => {
     const source = randomSource(20, SPEC.inputShape, rng(TEST_SEED));
     const model = Sequential.build(SPEC, cpuBackend, TEST_SEED);
     setBiases(model, -100);
+    model.layers.find((l) => l.name === 'dense_2')!.params.find((p) => p.name === 'bias')!.value.data.set([1, -1]);
     const before = await snapshotParameters(model);
     const dead = await diagnose(model, source, before);
     expect(dead.filter((d) => d.deadReluShare !== undefined).map((d) => [d.layer, d.deadReluShare])).toEqual([
@@ -36,6 +37,8 @@ describe('training diagnostics', () => {
     ]);
     // Nothing flows back through dead units: the layers below them get no gradient.
     expect(dead.find((d) => d.layer === 'conv2d_1')!.gradNorm).toBe(0);
+    // dense_2 then sees only zeros, so its gradient is its bias's, mean(p − y): 0 when p = ½ meets
+    // balanced labels. An uneven bias keeps p far from any share of 20 labels.
     expect(dead.find((d) => d.layer === 'dense_2')!.gradNorm).toBeGreaterThan(0);
     setBiases(model, 100);
     // dense_1's input is then large and of either sign: with its kernel at 0 its output is its bias.
