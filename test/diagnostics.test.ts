@@ -18,6 +18,9 @@ const SPEC: ModelSpec = {
   layers: [conv2d(4, 3, { activation: 'relu' }), { type: 'flatten' }, dense(5, 'relu'), dense(2, 'softmax')],
 };
 
+/** The values of `layer`'s parameter `name`. */
+const valuesOf = (model: Sequential<CpuTensor>, layer: string, name: string) => model.layers.find((l) => l.name === layer)!.params.find((p) => p.name === name)!.value.data;
+
 /** Sets every bias of the hidden layers to `value`. */
 function setBiases(model: Sequential<CpuTensor>, value: number): void {
   for (const l of model.layers.slice(0, -2)) for (const p of l.params) if (p.name === 'bias') p.value.data.fill(value);
@@ -28,7 +31,7 @@ describe('training diagnostics', () => {
     const source = randomSource(20, SPEC.inputShape, rng(TEST_SEED));
     const model = Sequential.build(SPEC, cpuBackend, TEST_SEED);
     setBiases(model, -100);
-    model.layers.find((l) => l.name === 'dense_2')!.params.find((p) => p.name === 'bias')!.value.data.set([1, -1]);
+    valuesOf(model, 'dense_2', 'bias').set([1, -1]);
     const before = await snapshotParameters(model);
     const dead = await diagnose(model, source, before);
     expect(dead.filter((d) => d.deadReluShare !== undefined).map((d) => [d.layer, d.deadReluShare])).toEqual([
@@ -42,7 +45,7 @@ describe('training diagnostics', () => {
     expect(dead.find((d) => d.layer === 'dense_2')!.gradNorm).toBeGreaterThan(0);
     setBiases(model, 100);
     // dense_1's input is then large and of either sign: with its kernel at 0 its output is its bias.
-    model.layers.find((l) => l.name === 'dense_1')!.params.find((p) => p.name === 'kernel')!.value.data.fill(0);
+    valuesOf(model, 'dense_1', 'kernel').fill(0);
     const alive = await diagnose(model, source, before);
     expect(alive.filter((d) => d.deadReluShare !== undefined).map((d) => d.deadReluShare)).toEqual([0, 0]);
     expect(deadShare([0, 1, -1, 2, 0, 0], 3)).toBeCloseTo(1 / 3, 12);

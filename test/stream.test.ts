@@ -51,7 +51,12 @@ async function groupInfo(c: Redis): Promise<Record<string, unknown>> {
   return Object.fromEntries(Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i], flat[2 * i + 1]]));
 }
 
-/** Every entry of the stream delivered and acknowledged. */
+/** The group has delivered the stream's last entry to some consumer. */
+async function allDelivered(c: Redis): Promise<boolean> {
+  const [last] = (await c.call('XREVRANGE', STREAM, '+', '-', 'COUNT', 1)) as [string, unknown][];
+  return (await groupInfo(c))['last-delivered-id'] === last?.[0];
+}
+
 /**
  * Every one of the stream's `entries` handled: the group has delivered up to
  * the last entry, none is pending, and each was acknowledged with its result
@@ -60,9 +65,7 @@ async function groupInfo(c: Redis): Promise<Record<string, unknown>> {
  * the AOF (a restart's run ends with lag 256 and every entry acknowledged).
  */
 async function drained(c: Redis, entries: number): Promise<boolean> {
-  const g = await groupInfo(c);
-  const [last] = (await c.call('XREVRANGE', STREAM, '+', '-', 'COUNT', 1)) as [string, unknown][];
-  if (g.pending !== 0 || g['last-delivered-id'] !== last?.[0] || Number(await c.call('XLEN', STREAM)) !== entries) return false;
+  if ((await groupInfo(c)).pending !== 0 || !(await allDelivered(c)) || Number(await c.call('XLEN', STREAM)) !== entries) return false;
   return Number(await c.call('XLEN', OUT)) + Number(await c.call('XLEN', DEAD)) >= entries;
 }
 
@@ -150,8 +153,7 @@ describe('serve on a Redis stream', () => {
     const extra: WrittenPacket[] = [];
     const holding = async (): Promise<boolean> => {
       if ((await held()) > 0) return true;
-      const [last] = (await c.call('XREVRANGE', STREAM, '+', '-', 'COUNT', 1)) as [string, unknown][];
-      if (a.logs.some(event('ready')) && (await groupInfo(c))['last-delivered-id'] === last?.[0]) {
+      if (a.logs.some(event('ready')) && (await allDelivered(c))) {
         // 32 among three scorers blocked on reads of 32: `a` gets some.
         const more = await writePackets(extraDir, 32, { from: 20_000 + extra.length });
         for (const p of more) await c.call('XADD', STREAM, '*', 'packet', readFileSync(p.file));
