@@ -22,7 +22,8 @@ const gpu = useGpu();
 
 /**
  * BTSbot's shape in small: a conv branch on the image, flattened; a dense
- * branch on the metadata; the two added, then concatenated with the raw
+ * branch on the metadata, reshaped to a 2×2 image for a 1×1 conv and
+ * flattened again (Keras's Reshape); the two added, then concatenated with the raw
  * metadata, batch-normalised, dropped out, one sigmoid unit. Smooth
  * activations only, so that no finite difference crosses a kink.
  */
@@ -36,7 +37,10 @@ export const TWO_INPUTS: GraphSpec = {
     { layer: { type: 'flatten', name: 'flat' }, inputs: ['conv'] },
     { layer: { type: 'dense', name: 'image_fc', units: 4, useBias: true, activation: 'tanh' }, inputs: ['flat'] },
     { layer: { type: 'dense', name: 'meta_fc', units: 4, useBias: false, activation: 'sigmoid' }, inputs: ['meta'] },
-    { layer: { type: 'add', name: 'sum' }, inputs: ['image_fc', 'meta_fc'] },
+    { layer: { type: 'reshape', name: 'meta_image', targetShape: [2, 2, 1] }, inputs: ['meta_fc'] },
+    { layer: { type: 'conv2d', name: 'meta_conv', filters: 1, kernelSize: [1, 1], strides: [1, 1], padding: 'valid', useBias: true, activation: 'tanh' }, inputs: ['meta_image'] },
+    { layer: { type: 'flatten', name: 'meta_flat' }, inputs: ['meta_conv'] },
+    { layer: { type: 'add', name: 'sum' }, inputs: ['image_fc', 'meta_flat'] },
     { layer: { type: 'concat', name: 'joined' }, inputs: ['sum', 'meta'] },
     { layer: { type: 'batchnorm', name: 'bn', momentum: 0.9, epsilon: 1e-3, center: true, scale: true }, inputs: ['joined'] },
     { layer: { type: 'dropout', name: 'drop', rate: 0.25 }, inputs: ['bn'] },
@@ -56,7 +60,7 @@ describe('a graph model of two inputs with Concatenate and Add', () => {
   it('CPU gradients of every parameter match finite differences', () => {
     const random = rng(TEST_SEED);
     const model = Model.fromGraph(TWO_INPUTS, cpuBackend, TEST_SEED);
-    expect(model.layers.map((l) => l.name)).toEqual(['conv', 'conv/tanh', 'flat', 'image_fc', 'image_fc/tanh', 'meta_fc', 'meta_fc/sigmoid', 'sum', 'joined', 'bn', 'drop', 'out', 'out/sigmoid']);
+    expect(model.layers.map((l) => l.name)).toEqual(['conv', 'conv/tanh', 'flat', 'image_fc', 'image_fc/tanh', 'meta_fc', 'meta_fc/sigmoid', 'meta_image', 'meta_conv', 'meta_conv/tanh', 'meta_flat', 'sum', 'joined', 'bn', 'drop', 'out', 'out/sigmoid']);
     expect(model.outputShape(4)).toEqual([4, 1]);
     const { x, targets } = batch(random);
     const analytic = analyticGradients(model, x, targets, ctx);
@@ -143,7 +147,10 @@ function kerasFunctional(): object {
         { class_name: 'InputLayer', name: 'meta', config: { batch_input_shape: [null, 3], dtype: 'float32', name: 'meta' }, inbound_nodes: [] },
         layer('Dense', { name: 'image_fc', units: 4, activation: 'tanh', use_bias: true }, ['flat']),
         layer('Dense', { name: 'meta_fc', units: 4, activation: 'sigmoid', use_bias: false }, ['meta']),
-        layer('Add', { name: 'sum' }, ['image_fc', 'meta_fc']),
+        layer('Reshape', { name: 'meta_image', target_shape: [2, 2, 1] }, ['meta_fc']),
+        layer('Conv2D', { name: 'meta_conv', filters: 1, kernel_size: [1, 1], strides: [1, 1], padding: 'valid', data_format: 'channels_last', activation: 'tanh', use_bias: true }, ['meta_image']),
+        layer('Flatten', { name: 'meta_flat', data_format: 'channels_last' }, ['meta_conv']),
+        layer('Add', { name: 'sum' }, ['image_fc', 'meta_flat']),
         layer('Concatenate', { name: 'joined', axis: -1 }, ['sum', 'meta']),
         layer('BatchNormalization', { name: 'bn', axis: -1, momentum: 0.9, epsilon: 1e-3, center: true, scale: true }, ['joined']),
         layer('Dropout', { name: 'drop', rate: 0.25, noise_shape: null, seed: null }, ['bn']),
@@ -192,6 +199,7 @@ describe('Keras functional model_configs', () => {
     expect(change((c) => c.config.layers[4].inbound_nodes.push([['flat', 0, 0, {}]]))).toThrow("model_config: layer 5 'image_fc' (Dense): is called 2 times; Handscan runs a layer once (no shared layers)");
     expect(change((c) => (c.config.layers[4].inbound_nodes = [[['conv', 0, 0, {}]]]))).toThrow("layer 5 'image_fc' (Dense): needs a flat input: add a Flatten before it");
     expect(change((c) => (c.config.layers[1].inbound_nodes = [[['out', 0, 0, {}]]]))).toThrow("layer 2 'conv' (Conv2D): reads 'out', which is not an earlier layer (layers must be in topological order)");
+    expect(change((c) => ((c.config.layers[6] as unknown as { config: object }).config = { name: 'meta_image', target_shape: [2, 2] }))).toThrow("layer 7 'meta_image' (Reshape): target_shape [2,2] is not [K] or [H, W, C] of positive sizes");
     expect(change((c) => (c.config.output_layers = [['sum', 0, 0]]))).toThrow("the output layer 'sum' must be the last layer, not 'out'");
     expect(change((c) => (c.config.output_layers = [['sum', 0, 0], ['out', 0, 0]]))).toThrow("2 output layers (sum, out); Handscan's models have one output head");
   });

@@ -24,7 +24,7 @@
 //   /handscan/arrays/K    float32 dataset for each Float32Array value of
 //                         `extra` under key K; a '/' in K makes subgroups
 //                         ('adam/m/conv2d_1/kernel' → arrays/adam/m/conv2d_1/kernel)
-import { kerasConfigLayers } from '../nn/keras-config.ts';
+import { kerasConfigLayerNames } from '../nn/keras-config.ts';
 import type { LayerWeights } from '../nn/sequential.ts';
 import { H5T_FLOAT, hdf5Frame, type H5, type H5Dataset, type H5Group } from './h5wasm.ts';
 
@@ -172,10 +172,7 @@ export function checkKerasCheckpoint(ckpt: KerasCheckpoint): void {
     }
   }
   if (ckpt.modelConfig !== undefined) {
-    // Keras lists no InputLayer among a Sequential model's layers.
-    const configured = kerasConfigLayers(ckpt.modelConfig)
-      .filter((l) => l.class_name !== 'InputLayer')
-      .map((l) => l.config.name);
+    const configured = kerasConfigLayerNames(ckpt.modelConfig);
     const given = ckpt.layers.map((l) => l.name);
     if (configured.join(',') !== given.join(',')) throw new Error(`model_config names layers [${configured.join(', ')}] but the weights are for [${given.join(', ')}]`);
   }

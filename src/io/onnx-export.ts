@@ -11,9 +11,9 @@ import { window2d } from '../kernels/shapes.ts';
 import { kerasLayerNames } from '../nn/keras-names.ts';
 import type { LayerWeights } from '../nn/sequential.ts';
 import { graphOf } from '../nn/model.ts';
-import type { Activation, GraphSpec, ModelSpec } from '../nn/spec.ts';
+import { isGraph, type Activation, type Architecture, type GraphSpec } from '../nn/spec.ts';
 import { KERNEL_TO_ONNX, onnxPads, permute, TO_NCHW, TO_NHWC, type Layout } from './onnx-layout.ts';
-import { attributes, encodeModel, floatTensor, irVersionFor, METADATA, onnx, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './onnx-proto.ts';
+import { attributes, encodeModel, floatTensor, int64Tensor, irVersionFor, METADATA, onnx, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './onnx-proto.ts';
 
 export const INPUT_NAME = 'image';
 export const OUTPUT_NAME = 'probabilities';
@@ -38,13 +38,17 @@ function valueInfo(name: string, dims: readonly number[]): OnnxValueInfo {
 }
 
 /**
- * The ONNX model of `spec` with `weights` (Sequential.getWeights: by the
- * spec's layer names, Keras's layouts), its input named `image`. Throws
- * when a weight is missing or the spec does not end in a softmax or sigmoid.
+ * The ONNX model of an architecture with `weights` (Model.getWeights: by its
+ * layer names, Keras's layouts): a chain's input named `image`, a graph's
+ * as the graph names them. Throws when a weight is missing or the model
+ * does not end in a softmax or sigmoid.
  */
-export function exportOnnx(spec: ModelSpec, weights: readonly LayerWeights[], o: ExportOptions): Uint8Array {
-  return exportOnnxGraph(graphOf(spec, INPUT_NAME), weights, o);
+export function exportOnnx(architecture: Architecture, weights: readonly LayerWeights[], o: ExportOptions): Uint8Array {
+  return exportOnnxGraph(onnxGraphOf(architecture), weights, o);
 }
+
+/** The graph an architecture exports as: a chain's with its input named `image`. */
+export const onnxGraphOf = (architecture: Architecture): GraphSpec => (isGraph(architecture) ? architecture : graphOf(architecture, INPUT_NAME));
 
 /** Where a graph's value stands in the ONNX graph: its tensor's name, layout and Handscan's shape without the batch ([H, W, C], or [features]). */
 interface Value {
@@ -122,6 +126,13 @@ export function exportOnnxGraph(graph: GraphSpec, weights: readonly LayerWeights
         x = inLayout(x, 'nhwc', n);
         x = { ...same('Flatten', { axis: 1 }), shape: [x.shape.reduce((a, b) => a * b, 1)] };
         break;
+      case 'reshape': {
+        // Keras reshapes in channels-last order: an image first goes back to N×H×W×C, and an image made is N×H×W×C.
+        x = inLayout(x, 'nhwc', n);
+        initializer.push(int64Tensor(`${n}/shape`, [-1, ...s.targetShape]));
+        x = { ...same('Reshape', {}, [`${n}/shape`]), layout: 'nhwc', shape: [...s.targetShape] };
+        break;
+      }
       case 'dense': {
         const extra = [stored(n, 'kernel', [x.shape[0], s.units], need('kernel').values)];
         if (s.useBias) extra.push(stored(n, 'bias', [s.units], need('bias').values));

@@ -2,7 +2,7 @@
 // either format through one loadCheckpoint), and reading one into a
 // Handscan model (src/io/onnx-import.ts).
 import { open, readFile } from 'node:fs/promises';
-import { importOnnx, type ImportedModel } from './onnx-import.ts';
+import { importOnnxGraph, type ImportedGraph } from './onnx-import.ts';
 
 /**
  * ONNX has no signature, but a ModelProto starts with ir_version: field 1,
@@ -27,8 +27,8 @@ export async function isOnnxFile(path: string): Promise<boolean> {
   return head[0] === IR_VERSION_TAG;
 }
 
-/** Reads an ONNX model as a Handscan spec and weights; errors are one line naming the file. */
-export async function readOnnxFile(path: string): Promise<ImportedModel> {
+/** Reads an ONNX model as a Handscan graph and weights; errors are one line naming the file. */
+export async function readOnnxFile(path: string): Promise<ImportedGraph> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
@@ -37,7 +37,7 @@ export async function readOnnxFile(path: string): Promise<ImportedModel> {
     throw new Error(`${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read the ONNX model (${code ?? (e as Error).message})`}`);
   }
   try {
-    return importOnnx(bytes);
+    return importOnnxGraph(bytes);
   } catch (e) {
     throw new Error(`${path}: ${(e as Error).message}`);
   }

@@ -1,6 +1,6 @@
-// An ONNX graph as a Handscan model: a graph (or, for a chain of one image
-// input, a spec) and its weights in Keras's layouts, for Model (Sequential)
-// to build, run and train on its own kernels.
+// An ONNX graph as a Handscan model: a graph and its weights in Keras's
+// layouts, for Model to build, run and train on its own kernels (as
+// Sequential when it is a chain: model.ts's chainOf).
 //
 // The graphs: images and metadata vectors as inputs, nodes in ONNX's
 // topological order, branches that meet in a Concat or an Add (what
@@ -15,17 +15,9 @@
 import { window2d, type Window2d } from '../kernels/shapes.ts';
 import { kerasLayerNames } from '../nn/keras-names.ts';
 import type { LayerWeights } from '../nn/sequential.ts';
-import type { Activation, GraphInput, GraphSpec, LayerSpec, ModelSpec, Pair } from '../nn/spec.ts';
+import type { Activation, GraphInput, GraphSpec, LayerSpec, Pair } from '../nn/spec.ts';
 import { KERNEL_FROM_ONNX, onnxPads, permute, TO_NCHW, TO_NHWC, type Layout } from './onnx-layout.ts';
 import { attributeValues, constantTensor, decodeModel, float32Decimal, MAX_OPSET, METADATA, MIN_OPSET, onnx, tensorValue, toNumber, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo, type TensorValue } from './onnx-proto.ts';
-
-export interface ImportedModel {
-  spec: ModelSpec;
-  /** The layers with weights, in order, named as the spec's layers. */
-  weights: LayerWeights[];
-  /** metadata_props' preprocess (Handscan's exports record it), else null. */
-  preprocess: string | null;
-}
 
 /** Any graph the importer reads: named inputs, a DAG of layers, one output. */
 export interface ImportedGraph {
@@ -35,7 +27,7 @@ export interface ImportedGraph {
   preprocess: string | null;
 }
 
-const SUPPORTED = 'Conv, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Gemm, MatMul, Add (a bias, or of two tensors), Mul (by a constant, after a Conv, Gemm or MatMul), Concat, Flatten, Reshape (to N×features), Squeeze (to N×features), Transpose, Identity, Dropout and Constant';
+const SUPPORTED = 'Conv, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Gemm, MatMul, Add (a bias, or of two tensors), Mul (by a constant, after a Conv, Gemm or MatMul), Concat, Flatten, Reshape (an image to N×features, or N×features to N×H×W×C), Squeeze (to N×features), Unsqueeze (N×features to a 1×1 image), Transpose, Identity, Dropout and Constant';
 const STANDARD_DOMAINS = ['', 'ai.onnx'];
 const NCHW = TO_NCHW.join();
 /** A name Handscan keeps as its layer's (and so as an HDF5 group's): no '/' or ':'. */
@@ -60,24 +52,6 @@ interface Value {
   features: Int32Array | null;
   /** The layer an Add or Mul may fold into: a conv or dense layer with nothing after it yet, its output read only here. */
   foldable: Layer | null;
-}
-
-/**
- * Reads an ONNX model of one image input whose nodes form a chain, as
- * Sequential builds it; any problem is one line naming the node, tensor or
- * field.
- */
-export function importOnnx(bytes: Uint8Array): ImportedModel {
-  const { graph, weights, preprocess } = importOnnxGraph(bytes);
-  const [input] = graph.inputs;
-  if (graph.inputs.length !== 1 || input.shape.length !== 3) fail(`the graph has ${graph.inputs.length} inputs (${graph.inputs.map((v) => `'${v.name}'`).join(', ')}); Handscan's commands take models of one image input (importOnnxGraph reads it as a graph model)`);
-  const branch = graph.nodes.find((n, i) => n.inputs.length !== 1 || n.inputs[0] !== (i === 0 ? input.name : graph.nodes[i - 1].layer.name));
-  if (branch) fail(`layer '${branch.layer.name}' reads [${branch.inputs.join(', ')}]: the graph branches, which Handscan's commands do not take (importOnnxGraph reads it as a graph model)`);
-  const layers = graph.nodes.map((n) => n.layer);
-  // A name Keras would give anyway is not kept, as parseKerasModelConfig does.
-  const automatic = kerasLayerNames({ layers: layers.map(({ name: _, ...s }) => s as LayerSpec) });
-  const spec: ModelSpec = { inputShape: input.shape as [number, number, number], layers: layers.map(({ name, ...s }, i) => (name === automatic[i] ? (s as LayerSpec) : ({ ...s, name } as LayerSpec))) };
-  return { spec, weights, preprocess };
 }
 
 /** Reads an ONNX model as a graph model: images and vectors as inputs, branches, Concat and Add. */
@@ -366,13 +340,25 @@ class GraphReader {
         if ((attrs.get('axis') ?? 1) !== 1) throw new Error(`axis ${attrs.get('axis')} is not supported, only 1 (N×features)`);
         return this.flatten(n);
       case 'Reshape': {
-        const target = this.constant(n, 1, 'shape').values;
+        const target = Array.from(this.constant(n, 1, 'shape').values as ArrayLike<number>);
         const features = shape.reduce((a, b) => a * b, 1);
         const batchOk = (d: number) => d === -1 || (d === 0 && attrs.get('allowzero') !== 1) || d === this.batch;
-        if (target.length !== 2 || !batchOk(target[0]) || !(target[1] === features || (target[1] === -1 && target[0] !== -1))) {
-          throw new Error(`reshapes to [${Array.from(target)}]; Handscan reshapes only to N×features (N×${features})`);
-        }
-        return this.flatten(n);
+        const [first, ...rest] = target;
+        if (batchOk(first) && target.length === 2 && (rest[0] === features || (rest[0] === -1 && first !== -1))) return this.flatten(n);
+        // A flat activation made an image as Keras's Reshape makes one: N×H×W×C, the values in their order.
+        if (batchOk(first) && target.length === 4 && !axes && rest.every((d) => d > 0) && rest[0] * rest[1] * rest[2] === features) return this.toImage(n, rest, [0, 1, 2, 3]);
+        throw new Error(`reshapes [N, ${shape}] to [${target}]; Handscan reshapes an image to N×features (N×${features}), or N×features to N×H×W×C`);
+      }
+      case 'Unsqueeze': {
+        // N×K with two unit axes added (PyTorch's x[:, :, None, None] before a 1×1 conv): an image of 1×1 pixel and K channels.
+        const given = Array.from(this.constant(n, 1, 'axes').values as ArrayLike<number>);
+        const added = given.map((a) => (a < 0 ? a + 4 : a)).sort();
+        if (axes || added.length !== 2 || new Set(added).size !== 2 || added.some((a) => a < 1 || a > 3)) throw new Error(`unsqueezes axes [${given}] of [N, ${shape}]; Handscan unsqueezes N×features by two unit axes to an image`);
+        const channel = [1, 2, 3].find((a) => !added.includes(a))!;
+        const onnxAxes = [0, 0, 0, 0];
+        onnxAxes[channel] = 3;
+        added.forEach((a, k) => (onnxAxes[a] = 1 + k));
+        return this.toImage(n, [1, 1, shape[0]], onnxAxes);
       }
       case 'Squeeze': {
         // Of an image whose squeezed axes are all 1 and leave N×features (a GlobalAveragePool's N×C×1×1): a Flatten.
@@ -478,6 +464,12 @@ class GraphReader {
       });
     }
     return this.push({ type: 'concat' }, n.name, shape, undefined, { features });
+  }
+
+  /** A flat activation as an image of Handscan's shape `[H, W, C]` (a Reshape layer), whose ONNX axis i holds Handscan axis `onnxAxes[i]`. */
+  private toImage(n: OnnxNode, [H, W, C]: number[], onnxAxes: number[]): Value {
+    if (this.x.features) throw new Error('makes an image of features in another order than Handscan\'s, which no layer before it absorbs');
+    return this.push({ type: 'reshape', targetShape: [H, W, C] }, n.name, [H, W, C], undefined, { axes: onnxAxes });
   }
 
   /** Flatten, Reshape or Squeeze to N×features: Handscan's own order, or a permutation its next dense kernel absorbs. */

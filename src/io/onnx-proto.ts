@@ -68,6 +68,11 @@ export function floatTensor(name: string, dims: readonly number[], values: Array
   return { name, dims: [...dims], dataType: FLOAT, rawData: raw };
 }
 
+/** An int64 initializer (a Reshape's shape, a Squeeze's axes) in raw_data, as tf2onnx stores one. */
+export function int64Tensor(name: string, values: readonly number[]): OnnxTensor {
+  return { name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, rawData: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer) };
+}
+
 export interface TensorValue {
   dims: number[];
   /** float32 tensors as Float32Array, int64 ones as numbers. */

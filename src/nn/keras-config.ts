@@ -6,7 +6,7 @@ import type { Padding } from '../kernels/backend.ts';
 import { KERAS_CLASS, kerasLayerNames } from './keras-names.ts';
 import { modelSpec, type ModelName } from './models.ts';
 import type { LayerWeights } from './sequential.ts';
-import { ACTIVATIONS, type Activation, type GraphSpec, type LayerSpec, type ModelSpec, type Pair } from './spec.ts';
+import { ACTIVATIONS, isGraph, type Activation, type Architecture, type GraphSpec, type LayerSpec, type ModelSpec, type Pair } from './spec.ts';
 
 interface KerasLayerConfig {
   class_name: string;
@@ -14,13 +14,15 @@ interface KerasLayerConfig {
 }
 
 /**
- * A checkpoint's layer list for a spec: every layer of the model in order,
+ * A checkpoint's layer list for an architecture: every layer of the model in order,
  * named as Keras names it, with the weights of `weighted` (from
  * Sequential.getWeights, which lists only layers with weights) matched by name.
  */
-export function kerasLayers(spec: ModelSpec, weighted: readonly LayerWeights[]): LayerWeights[] {
+export function kerasLayers(architecture: Architecture, weighted: readonly LayerWeights[]): LayerWeights[] {
   const byName = new Map(weighted.map((l) => [l.name, l]));
-  const layers = kerasLayerNames(spec).map((name) => ({ name, weights: byName.get(name)?.weights ?? [] }));
+  // A functional model's InputLayers are layers of the file too, without weights.
+  const names = isGraph(architecture) ? [...architecture.inputs.map((i) => i.name), ...nodeNames(architecture)] : kerasLayerNames(architecture);
+  const layers = names.map((name) => ({ name, weights: byName.get(name)?.weights ?? [] }));
   const unused = weighted.filter((l) => !layers.some((k) => k.name === l.name));
   if (unused.length > 0) throw new Error(`weights for layers [${unused.map((l) => l.name).join(', ')}] that the model does not have`);
   return layers;
@@ -52,6 +54,8 @@ function kerasLayerConfig(l: LayerSpec): Record<string, unknown> {
       return { pool_size: [...l.poolSize], padding: l.padding, strides: [...l.strides], data_format: 'channels_last' };
     case 'flatten':
       return { data_format: 'channels_last' };
+    case 'reshape':
+      return { target_shape: [...l.targetShape] };
     case 'dense':
       return { units: l.units, activation: l.activation, use_bias: l.useBias, kernel_initializer: GLOROT_UNIFORM, bias_initializer: ZEROS, ...NO_REGULARIZATION };
     case 'relu':
@@ -101,6 +105,30 @@ export function kerasModelConfigOf(spec: ModelSpec): { class_name: 'Sequential';
   return { class_name: 'Sequential', config: { name: 'sequential_1', layers } };
 }
 
+const nodeNames = (graph: GraphSpec) => kerasLayerNames({ layers: graph.nodes.map((n) => n.layer) });
+
+/**
+ * The Keras 2 functional model_config of a graph, as Keras 2.2 writes a
+ * Model's (parseKerasGraphConfig reads it back): an InputLayer per input,
+ * then each node with the [name, 0, 0, {}] of what its one call reads.
+ */
+export function kerasGraphConfigOf(graph: GraphSpec) {
+  const names = nodeNames(graph);
+  const inputs = graph.inputs.map(({ name, shape }) => ({ name, class_name: 'InputLayer', config: { batch_input_shape: [null, ...shape], dtype: 'float32', sparse: false, name }, inbound_nodes: [] }));
+  const nodes = graph.nodes.map((n, i) => ({
+    name: names[i],
+    class_name: KERAS_CLASS[n.layer.type][0],
+    config: { name: names[i], trainable: true, dtype: 'float32', ...kerasLayerConfig(n.layer) },
+    inbound_nodes: [n.inputs.map((name) => [name, 0, 0, {}])],
+  }));
+  return { class_name: 'Model', config: { name: 'model_1', layers: [...inputs, ...nodes], input_layers: graph.inputs.map((i) => [i.name, 0, 0]), output_layers: [[names.at(-1), 0, 0]] } };
+}
+
+/** The model_config of either architecture: Sequential for a chain, Model for any other graph. */
+export function kerasArchitectureConfig(architecture: Architecture) {
+  return isGraph(architecture) ? kerasGraphConfigOf(architecture) : kerasModelConfigOf(architecture);
+}
+
 /** The model_config of one of the paper's two networks (REFERENCE.md). */
 export function kerasModelConfig(model: ModelName, classes: number) {
   return kerasModelConfigOf(modelSpec(model, classes));
@@ -118,7 +146,7 @@ export function kerasConfigLayers(config: unknown): KerasLayerConfig[] {
   return layers;
 }
 
-const SUPPORTED = 'Conv2D, MaxPooling2D, AveragePooling2D, BatchNormalization, Flatten, Dense, Dropout, Activation, ReLU, LeakyReLU, Softmax, InputLayer, and in a functional model Concatenate and Add';
+const SUPPORTED = 'Conv2D, MaxPooling2D, AveragePooling2D, BatchNormalization, Flatten, Reshape, Dense, Dropout, Activation, ReLU, LeakyReLU, Softmax, InputLayer, and in a functional model Concatenate and Add';
 
 /**
  * One Keras layer's config as a LayerSpec named as the file names it, on
@@ -185,6 +213,11 @@ function kerasLayerSpec(kind: string, c: KerasLayerConfig['config'], rank: numbe
     }
     case 'Flatten':
       return named({ type: 'flatten' }, 2);
+    case 'Reshape': {
+      const target = c.target_shape;
+      if (!Array.isArray(target) || (target.length !== 1 && target.length !== 3) || !target.every((d) => Number.isInteger(d) && d > 0)) fail(`target_shape ${JSON.stringify(target ?? null)} is not [K] or [H, W, C] of positive sizes`);
+      return named({ type: 'reshape', targetShape: [...(target as number[])] }, (target as number[]).length + 1);
+    }
     case 'Dense':
       if (rank !== 2) fail('needs a flat input: add a Flatten before it');
       return named({ type: 'dense', units: positive('units'), useBias: flag('use_bias', true), activation: activation() });
@@ -351,6 +384,30 @@ export function parseKerasGraphConfig(config: unknown): GraphSpec {
   const last = graph.nodes.at(-1)?.layer.name;
   if (last !== outputs[0]) throw new Error(`model_config: the output layer '${outputs[0]}' must be the last layer, not '${last ?? 'none'}'`);
   return graph;
+}
+
+/**
+ * The layers a model_config's weight file lists, in order: a Sequential's
+ * without its InputLayer (Keras lists none), a functional model's all of
+ * them, InputLayers included.
+ */
+export function kerasConfigLayerNames(config: unknown): string[] {
+  const c = typeof config === 'string' ? parseJson(config) : config;
+  const kind = (c as { class_name?: unknown } | null)?.class_name;
+  if (kind !== 'Model' && kind !== 'Functional') return kerasConfigLayers(c).filter((l) => l.class_name !== 'InputLayer').map((l) => l.config.name);
+  const layers = (c as { config?: { layers?: unknown } }).config?.layers;
+  if (!Array.isArray(layers)) throw new Error('model_config: the functional model has no layer list');
+  return layers.map((l, i) => {
+    if (typeof l?.config?.name !== 'string') throw new Error(`model_config: layer ${i + 1} has no name`);
+    return l.config.name;
+  });
+}
+
+/** A model_config of either kind: a Sequential's ModelSpec, or a functional model's GraphSpec. */
+export function parseKerasArchitecture(config: unknown): ModelSpec | GraphSpec {
+  const c = typeof config === 'string' ? parseJson(config) : config;
+  const kind = (c as { class_name?: unknown } | null)?.class_name;
+  return kind === 'Model' || kind === 'Functional' ? parseKerasGraphConfig(c) : parseKerasModelConfig(c);
 }
 
 function parseJson(text: string): unknown {

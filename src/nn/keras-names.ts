@@ -8,6 +8,7 @@ export const KERAS_CLASS: Record<LayerSpec['type'], [className: string, prefix: 
   maxpool2d: ['MaxPooling2D', 'max_pooling2d'],
   avgpool2d: ['AveragePooling2D', 'average_pooling2d'],
   flatten: ['Flatten', 'flatten'],
+  reshape: ['Reshape', 'reshape'],
   dense: ['Dense', 'dense'],
   relu: ['ReLU', 're_lu'],
   leakyrelu: ['LeakyReLU', 'leaky_re_lu'],

@@ -4,7 +4,7 @@
 // checkpoints line up with Keras's files.
 import type { Backend, Conv2dOptions, HiddenActivation, Pool2dOptions, Tensor } from '../kernels/backend.ts';
 import { concatShape, pooledShape, window2d } from '../kernels/shapes.ts';
-import { activation, add, avgPool2d, batchNormInference, batchNormTraining, concat, conv2d, dense, dropout, flatten, leakyRelu, maxPool2d } from './ops.ts';
+import { activation, add, avgPool2d, batchNormInference, batchNormTraining, concat, conv2d, dense, dropout, flatten, leakyRelu, maxPool2d, reshape } from './ops.ts';
 import type { Tape } from './tape.ts';
 import { Variable } from './tape.ts';
 
@@ -14,6 +14,8 @@ export interface Context {
   training: boolean;
   /** Global training step: with the layer's seed it fixes the dropout mask. */
   step: number;
+  /** Dropout is active even when not training, batch normalisation keeping its moving statistics (MC-dropout). */
+  dropout?: boolean;
 }
 
 /** A trainable tensor with its Keras weight name ('kernel', 'bias', 'gamma', 'beta'). */
@@ -231,7 +233,7 @@ export class Activation<T extends Tensor> extends Layer<T> {
   }
 }
 
-/** Inverted dropout in training, the identity at inference. */
+/** Inverted dropout in training (and under MC-dropout's `ctx.dropout`), the identity at inference. */
 export class Dropout<T extends Tensor> extends Layer<T> {
   constructor(
     name: string,
@@ -245,7 +247,25 @@ export class Dropout<T extends Tensor> extends Layer<T> {
     return [...input];
   }
   forward(tape: Tape<T>, x: Variable<T>, ctx: Context): Variable<T> {
-    return ctx.training && this.rate > 0 ? dropout(tape, x, this.rate, this.seed, ctx.step) : x;
+    return (ctx.training || ctx.dropout) && this.rate > 0 ? dropout(tape, x, this.rate, this.seed, ctx.step) : x;
+  }
+}
+
+/** Keras's Reshape of one sample's values to `target` (no batch axis), which must hold as many. */
+export class Reshape<T extends Tensor> extends Layer<T> {
+  constructor(
+    name: string,
+    readonly target: readonly number[],
+  ) {
+    super(name);
+  }
+  outputShape([n, ...rest]: readonly number[]): number[] {
+    const [from, to] = [rest, this.target].map((s) => s.reduce((a, b) => a * b, 1));
+    if (from !== to) throw new Error(`reshapes [${rest}] (${from} values) to [${this.target}] (${to})`);
+    return [n, ...this.target];
+  }
+  forward(tape: Tape<T>, x: Variable<T>): Variable<T> {
+    return reshape(tape, x, [x.shape[0], ...this.target]);
   }
 }
 

@@ -4,9 +4,9 @@
 import type { Backend, LossName, Tensor } from '../kernels/backend.ts';
 import { glorotUniform, mulberry32 } from './init.ts';
 import { kerasLayerNames } from './keras-names.ts';
-import { Activation, Add, BatchNorm, Concatenate, Conv2D, Dense, Dropout, Flatten, LeakyReLU, MergeLayer, OutputActivation, Pool2D, type Context, type Layer, type LayerBase, type Parameter } from './layers.ts';
+import { Activation, Add, BatchNorm, Concatenate, Conv2D, Dense, Dropout, Flatten, LeakyReLU, MergeLayer, OutputActivation, Pool2D, Reshape, type Context, type Layer, type LayerBase, type Parameter } from './layers.ts';
 import { sigmoidBinaryCrossEntropy, softmaxCrossEntropy } from './ops.ts';
-import type { Activation as ActivationName, GraphSpec, ModelSpec } from './spec.ts';
+import type { Activation as ActivationName, Architecture, GraphSpec, LayerSpec, ModelSpec } from './spec.ts';
 import { Tape, Variable } from './tape.ts';
 
 /** Weights as plain data, keyed by Keras layer name (checkpoints, src/io/keras-hdf5.ts). */
@@ -28,6 +28,22 @@ export function graphOf(spec: ModelSpec, input = CHAIN_INPUT): GraphSpec {
     inputs: [{ name: input, shape: [...spec.inputShape] }],
     nodes: spec.layers.map((layer, i) => ({ layer: { ...layer, name: names[i] }, inputs: [i === 0 ? input : names[i - 1]] })),
   };
+}
+
+/**
+ * The chain a graph is, when it is one (one image input, each node reading
+ * the one before): the spec Sequential builds, keeping only the names Keras
+ * would not give anyway, so that a chain read from a file equals the
+ * built-in spec it was saved from. Null for any other graph.
+ */
+export function chainOf(graph: GraphSpec): ModelSpec | null {
+  const [input] = graph.inputs;
+  if (graph.inputs.length !== 1 || input.shape.length !== 3) return null;
+  const names = kerasLayerNames({ layers: graph.nodes.map((n) => n.layer) });
+  if (graph.nodes.some((n, i) => n.inputs.length !== 1 || n.inputs[0] !== (i === 0 ? input.name : names[i - 1]))) return null;
+  const layers = graph.nodes.map((n) => n.layer);
+  const automatic = kerasLayerNames({ layers: layers.map(({ name: _, ...l }) => l as LayerSpec) });
+  return { inputShape: [...input.shape] as [number, number, number], layers: layers.map(({ name, ...l }, i) => (name === automatic[i] ? (l as LayerSpec) : ({ ...l, name } as LayerSpec))) };
 }
 
 /** One layer on the tape: the value slots it reads (the inputs first, then each step's output in order). */
@@ -63,6 +79,11 @@ export class Model<T extends Tensor> {
     this.head = built.head;
   }
 
+  /** What the model was built from, as a checkpoint saves it: the graph (Sequential: its spec). */
+  get architecture(): Architecture {
+    return this.graph;
+  }
+
   /** Builds a graph as Sequential.build builds a chain (the same initialisation, names and head). */
   static fromGraph<T extends Tensor>(graph: GraphSpec, backend: Backend<T>, seed: number, lossName: LossName = DEFAULT_LOSS): Model<T> {
     return new Model(graph, backend, buildGraph(graph, backend, seed), lossName);
@@ -82,6 +103,13 @@ export class Model<T extends Tensor> {
     return this.layers.reduce((n, l) => n + countOf(l), 0);
   }
 
+  /** The shape of one sample of the model's one input (H×W×C for an image); a model of several inputs names them in `graph.inputs`. */
+  get inputShape(): readonly number[] {
+    const inputs = this.graph.inputs;
+    if (inputs.length !== 1) throw new Error(`the model has ${inputs.length} inputs (${inputs.map((i) => `'${i.name}'`).join(', ')}), not one`);
+    return inputs[0].shape;
+  }
+
   /** Number of output classes (1 for a sigmoid head). */
   get classes(): number {
     return this.outputShape(1)[1];
@@ -96,12 +124,13 @@ export class Model<T extends Tensor> {
     return Math.max(...this.shapes(1).map((s) => s.reduce((a, b) => a * b, 1)));
   }
 
-  /** Logits (before the output activation) for the inputs (N×H×W×C images, N×K vectors). */
-  forward(tape: Tape<T>, x: Inputs<Variable<T>>, ctx: Context): Variable<T> {
+  /** Logits (before the output activation) for the inputs (N×H×W×C images, N×K vectors); `observe` sees each layer's output (diagnostics). */
+  forward(tape: Tape<T>, x: Inputs<Variable<T>>, ctx: Context, observe?: (layer: LayerBase<T>, out: Variable<T>) => void): Variable<T> {
     const values = this.inputValues(x);
     for (const { layer, reads } of this.steps) {
       const inputs = reads.map((r) => values[r]);
       values.push(layer instanceof MergeLayer ? layer.forward(tape, inputs) : (layer as Layer<T>).forward(tape, inputs[0], ctx));
+      observe?.(layer, values.at(-1)!);
     }
     return values.at(-1)!;
   }
@@ -247,6 +276,10 @@ function buildGraph<T extends Tensor>(graph: GraphSpec, backend: Backend<T>, see
         break;
       case 'flatten':
         added.push(new Flatten<T>(n));
+        break;
+      case 'reshape':
+        if (s.targetShape.length !== 1 && s.targetShape.length !== 3) throw new Error(`${where} reshapes to [${s.targetShape}]: Handscan's activations are images H×W×C or flat vectors`);
+        added.push(new Reshape<T>(n, s.targetShape));
         break;
       case 'relu':
         added.push(new LeakyReLU<T>(n, 0));

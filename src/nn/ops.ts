@@ -101,10 +101,14 @@ export function dropout<T extends Tensor>(tape: Tape<T>, x: Variable<T>, rate: n
  * and its source share storage; the buffer pool tolerates both being released.
  */
 export function flatten<T extends Tensor>(tape: Tape<T>, x: Variable<T>): Variable<T> {
-  const B = tape.backend;
   const [n, ...rest] = x.shape;
-  const features = rest.reduce((a, b) => a * b, 1);
-  return tape.op([x], B.reshape(x.value, [n, features]), (dy) => tape.accumulate(x, B.reshape(dy, x.shape)));
+  return reshape(tape, x, [n, rest.reduce((a, b) => a * b, 1)]);
+}
+
+/** x viewed as `shape` (the same values in the same row-major order, Keras's Reshape); dy goes back as x's shape. */
+export function reshape<T extends Tensor>(tape: Tape<T>, x: Variable<T>, shape: readonly number[]): Variable<T> {
+  const B = tape.backend;
+  return tape.op([x], B.reshape(x.value, shape), (dy) => tape.accumulate(x, B.reshape(dy, x.shape)));
 }
 
 /** xs side by side along the last axis (Keras's Concatenate); backward slices each input's columns out of dy. */
@@ -151,7 +155,8 @@ export function sigmoidBinaryCrossEntropy<T extends Tensor>(tape: Tape<T>, logit
   return tape.keep(probs);
 }
 
-function rootLoss<T extends Tensor>(tape: Tape<T>, logits: Variable<T>, dlogits: T): void {
+/** Starts the backward from `logits` with the gradient `dlogits` (a fused loss's; a saliency map's d score / d logits). */
+export function rootLoss<T extends Tensor>(tape: Tape<T>, logits: Variable<T>, dlogits: T): void {
   if (logits.requiresGrad) tape.root(() => tape.accumulate(logits, dlogits));
   else tape.keep(dlogits);
 }

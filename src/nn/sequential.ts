@@ -4,7 +4,7 @@
 import type { Backend, LossName, Tensor } from '../kernels/backend.ts';
 import type { Layer } from './layers.ts';
 import { DEFAULT_LOSS, graphOf, Model } from './model.ts';
-import type { ModelSpec } from './spec.ts';
+import { isGraph, type Architecture, type ModelSpec } from './spec.ts';
 
 export { DEFAULT_LOSS, type LayerWeights } from './model.ts';
 
@@ -22,6 +22,10 @@ export class Sequential<T extends Tensor> extends Model<T> {
     super(graph, backend, Model.built(graph, backend, seed), lossName);
   }
 
+  override get architecture(): ModelSpec {
+    return this.spec;
+  }
+
   /**
    * Builds the spec's layers on `backend` with Glorot-uniform kernels drawn
    * from `seed`, named as the spec names them or else as Keras 2 does
@@ -32,4 +36,9 @@ export class Sequential<T extends Tensor> extends Model<T> {
   static build<T extends Tensor>(spec: ModelSpec, backend: Backend<T>, seed: number, lossName: LossName = DEFAULT_LOSS): Sequential<T> {
     return new Sequential(spec, backend, seed, lossName);
   }
+}
+
+/** A model of either architecture: a chain as Sequential, any other graph as Model. */
+export function buildModel<T extends Tensor>(architecture: Architecture, backend: Backend<T>, seed: number, lossName: LossName = DEFAULT_LOSS): Model<T> {
+  return isGraph(architecture) ? Model.fromGraph(architecture, backend, seed, lossName) : Sequential.build(architecture, backend, seed, lossName);
 }

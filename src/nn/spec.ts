@@ -18,6 +18,8 @@ export type LayerSpec = Named &
     | { type: 'conv2d'; filters: number; kernelSize: Pair; strides: Pair; padding: Padding; useBias: boolean; activation: Activation }
     | { type: 'maxpool2d' | 'avgpool2d'; poolSize: Pair; strides: Pair; padding: Padding }
     | { type: 'flatten' }
+    /** Keras's Reshape, channels last: a flat N×K to an image N×H×W×C (K = H·W·C), or an image to N×K. */
+    | { type: 'reshape'; targetShape: number[] }
     | { type: 'dense'; units: number; useBias: boolean; activation: Activation }
     | { type: 'relu' }
     | { type: 'leakyrelu'; alpha: number }
@@ -55,6 +57,11 @@ export interface GraphSpec {
   inputs: GraphInput[];
   nodes: GraphNode[];
 }
+
+/** A model's architecture as a file or a command gives it: a chain (what Sequential builds), or any graph. */
+export type Architecture = ModelSpec | GraphSpec;
+
+export const isGraph = (a: Architecture): a is GraphSpec => 'nodes' in a;
 
 /** Keras's Conv2D defaults but for the filters and kernel: stride 1, 'valid', a bias, no activation. */
 export const conv2d = (filters: number, k: number, rest: Partial<Extract<LayerSpec, { type: 'conv2d' }>> = {}): LayerSpec => ({

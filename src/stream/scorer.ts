@@ -8,17 +8,17 @@
 import { inferenceSource, type Dataset, type SampleShape } from '../data/dataset.ts';
 import { DeviceError, type Engine, type GpuTensor } from '../kernels/engine.ts';
 import { gpuBackend } from '../kernels/gpu-backend.ts';
-import type { Sequential } from '../nn/sequential.ts';
+import type { Model } from '../nn/model.ts';
 import { openEngine } from '../platform/node/engine.ts';
 import { predictAll } from '../train/fit.ts';
-import { calibrated, scoringModel, type Scoring } from '../train/scoring.ts';
+import { calibrated, imageInputShape, scoringModel, type Scoring } from '../train/scoring.ts';
 import { errorText, type Log } from './log.ts';
 
 /** Engines opened in a row for one batch before giving up. */
 const ENGINES_PER_BATCH = 3;
 
 export class Scorer {
-  private net: Sequential<GpuTensor> | null = null;
+  private net: Model<GpuTensor> | null = null;
   /** Device errors survived so far. */
   deviceErrors = 0;
   /** The network's input: its architecture's, or the first samples' (inputShape). */
@@ -30,7 +30,8 @@ export class Scorer {
     private readonly batch: number,
     private readonly log: Log,
   ) {
-    this.shape = scoring.checkpoint.spec?.inputShape ?? null;
+    const { spec, graph } = scoring.checkpoint;
+    this.shape = (spec?.inputShape ?? (graph && imageInputShape(scoring.weights, graph))) as SampleShape | null;
     if (this.shape !== null) this.model();
   }
 
@@ -64,7 +65,7 @@ export class Scorer {
   }
 
   /** The model on the current engine, built on first use. */
-  private model(): Sequential<GpuTensor> {
+  private model(): Model<GpuTensor> {
     this.net ??= scoringModel(this.scoring, gpuBackend(this.engine), this.shape!);
     return this.net;
   }

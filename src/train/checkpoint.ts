@@ -5,12 +5,13 @@
 import type { Backend, Tensor } from '../kernels/backend.ts';
 import { readKerasWeights, writeKerasWeights } from '../io/keras-hdf5.ts';
 import { isOnnxFile, readOnnxFile } from '../io/onnx-file.ts';
-import { buildCheckpointModel, checkpointModel, type CheckpointModel } from '../nn/checkpoint-model.ts';
-import { kerasLayers, kerasModelConfigOf } from '../nn/keras-config.ts';
+import { buildCheckpointModel, checkpointArchitecture, checkpointModel, type CheckpointModel } from '../nn/checkpoint-model.ts';
+import { kerasArchitectureConfig, kerasLayers } from '../nn/keras-config.ts';
 import type { Optimizer, OptimizerState } from '../nn/optimizers.ts';
 import type { ModelSpec } from '../nn/spec.ts';
 import { PREPROCESS_STEPS, type PreprocessStepName } from '../data/preprocess.ts';
-import type { LayerWeights, Sequential } from '../nn/sequential.ts';
+import type { Model } from '../nn/model.ts';
+import type { LayerWeights } from '../nn/sequential.ts';
 import type { RunConfig } from './config.ts';
 import { InputError } from '../errors.ts';
 import type { EpochHistory } from './plots.ts';
@@ -46,7 +47,7 @@ export interface SaveOptions<T extends Tensor> {
 }
 
 /** Saves the model's weights (with its preprocessing, and the training state when given) to `path`, atomically. */
-export async function saveCheckpoint<T extends Tensor>(path: string, model: Sequential<T>, { preprocess, temperature, optimizer, state }: SaveOptions<T>): Promise<void> {
+export async function saveCheckpoint<T extends Tensor>(path: string, model: Model<T>, { preprocess, temperature, optimizer, state }: SaveOptions<T>): Promise<void> {
   const extra: Record<string, unknown> = { preprocess, ...(temperature === undefined ? {} : { temperature }) };
   if (optimizer && state) {
     const o = await optimizer.getState();
@@ -54,8 +55,8 @@ export async function saveCheckpoint<T extends Tensor>(path: string, model: Sequ
     o.slots.forEach((s, i) => (extra[`optimizer/${i}`] = s));
   }
   await writeKerasWeights(path, {
-    layers: kerasLayers(model.spec, await model.getWeights()),
-    modelConfig: kerasModelConfigOf(model.spec),
+    layers: kerasLayers(model.architecture, await model.getWeights()),
+    modelConfig: kerasArchitectureConfig(model.architecture),
     extra,
   });
 }
@@ -64,8 +65,8 @@ export async function saveCheckpoint<T extends Tensor>(path: string, model: Sequ
 export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
   try {
     if (await isOnnxFile(path)) {
-      const { spec, weights, preprocess } = await readOnnxFile(path);
-      return { spec, weights, state: null, preprocess: knownStep(preprocess), temperature: null };
+      const { graph, weights, preprocess } = await readOnnxFile(path);
+      return { ...checkpointArchitecture(graph), weights, state: null, preprocess: knownStep(preprocess), temperature: null };
     }
     const ckpt = await readKerasWeights(path);
     const model = checkpointModel(ckpt);
@@ -99,7 +100,7 @@ function knownTemperature(t: unknown): number | null {
 }
 
 /** Loads weights into a model, as an InputError naming the file when they do not fit. */
-export function applyWeights<T extends Tensor>(path: string, model: Sequential<T>, weights: LayerWeights[]): void {
+export function applyWeights<T extends Tensor>(path: string, model: Model<T>, weights: LayerWeights[]): void {
   try {
     model.setWeights(weights);
   } catch (e) {
@@ -108,7 +109,7 @@ export function applyWeights<T extends Tensor>(path: string, model: Sequential<T
 }
 
 /** A model on `backend` with a loaded checkpoint's weights (buildCheckpointModel), as an InputError naming the file when they do not fit. */
-export function modelFromCheckpoint<T extends Tensor>(path: string, ckpt: LoadedCheckpoint, backend: Backend<T>, fallback: (classes: number) => ModelSpec): Sequential<T> {
+export function modelFromCheckpoint<T extends Tensor>(path: string, ckpt: LoadedCheckpoint, backend: Backend<T>, fallback: (classes: number) => ModelSpec): Model<T> {
   try {
     return buildCheckpointModel(ckpt, backend, fallback);
   } catch (e) {

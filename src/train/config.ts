@@ -64,16 +64,19 @@ export interface RunConfig {
   patience: number | null;
   /** 'temperature': fit a temperature on the validation split, store it in best.h5 and apply it to the test set. */
   calibrate: 'none' | 'temperature';
+  /** Fine-tuning: the checkpoint (HDF5 or ONNX) whose architecture and weights the run starts from; `model` is then its path. */
+  initWeights: string | null;
 }
 
 /** Options added after runs were first saved, as a saved run without them trained. */
-export const LATER_DEFAULTS: Pick<RunConfig, 'classWeight' | 'lrSchedule' | 'lrFactor' | 'lrPatience' | 'patience' | 'calibrate'> = {
+export const LATER_DEFAULTS: Pick<RunConfig, 'classWeight' | 'lrSchedule' | 'lrFactor' | 'lrPatience' | 'patience' | 'calibrate' | 'initWeights'> = {
   classWeight: 'none',
   lrSchedule: 'constant',
   lrFactor: 0.1,
   lrPatience: 2,
   patience: null,
   calibrate: 'none',
+  initWeights: null,
 };
 
 /**
@@ -127,6 +130,7 @@ export const TRAIN_OPTIONS = {
   patience: { type: 'string' },
   calibrate: { type: 'string' },
   verbose: { type: 'boolean' },
+  'init-weights': { type: 'string' },
 } as const;
 
 function choice<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
@@ -139,9 +143,12 @@ function choice<T extends string>(name: string, value: string | undefined, allow
  * Resolves the options over a preset. `software` says whether the adapter is
  * a CPU implementation: then the default preset is 'quick', else 'paper'.
  */
-export function resolveConfig(values: Record<string, string | boolean | undefined>, software: boolean): RunConfig {
+export function resolveConfig(values: Record<string, string | boolean | undefined>, software: boolean, preprocess: PreprocessStepName = 'scale255'): RunConfig {
   const str = (k: string) => values[k] as string | undefined;
-  const model = resolveModel('train', str('model'));
+  const initWeights = str('init-weights') ?? null;
+  if (initWeights !== null && str('model') !== undefined) throw new UsageError('train: --init-weights gives the architecture with the weights; drop --model');
+  // A fine-tuning run takes the protocol of a network that is not the paper's (Adam at braai's 3e-4).
+  const model = initWeights === null ? resolveModel('train', str('model')) : { label: initWeights, builtIn: null };
   const preset = choice('preset', str('preset'), PRESET_NAMES, software ? 'quick' : 'paper');
   const base = preset === 'paper' ? paperProtocol(model.builtIn) : quickProtocol(model.builtIn);
   const labels = str('labels') ?? 'binary';
@@ -150,7 +157,7 @@ export function resolveConfig(values: Record<string, string | boolean | undefine
   const samples = str('samples-per-epoch');
   return {
     model: model.label,
-    preprocess: preprocessOption('train', str('preprocess'), 'scale255'),
+    preprocess: preprocessOption('train', str('preprocess'), preprocess),
     labels,
     optimizer: choice('optimizer', str('optimizer'), OPTIMIZER_NAMES, base.optimizer),
     lr: numberOption('train', 'lr', str('lr'), base.lr, (v) => v > 0 && v < 10, 'a learning rate in (0, 10)'),
@@ -169,6 +176,7 @@ export function resolveConfig(values: Record<string, string | boolean | undefine
     lrPatience: numberOption('train', 'lr-patience', str('lr-patience'), LATER_DEFAULTS.lrPatience, positiveInt, 'a positive integer'),
     calibrate: choice('calibrate', str('calibrate'), ['none', 'temperature'] as const, LATER_DEFAULTS.calibrate),
     patience: str('patience') === undefined ? null : numberOption('train', 'patience', str('patience'), 0, positiveInt, 'a positive integer'),
+    initWeights,
   };
 }
 
@@ -177,7 +185,7 @@ export function describeConfig(c: RunConfig): string {
   const epoch = c.samplesPerEpoch === null ? 'the whole training split' : `${c.samplesPerEpoch} training samples`;
   return [
     `preset        ${c.preset}${c.preset === 'quick' ? ' (a short budget for a CPU; --preset paper runs the paper\'s full protocol)' : ''}`,
-    `model         ${c.model}`,
+    `model         ${c.initWeights === null ? c.model : `${c.initWeights}: its architecture and weights, fine-tuned`}`,
     `preprocess    ${c.preprocess}`,
     `labels        ${c.labels}`,
     `optimizer     ${c.optimizer} (lr ${c.lr}, Keras 2 defaults otherwise)`,

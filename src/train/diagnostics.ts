@@ -7,7 +7,7 @@
 // exactly as it would without them, and `--resume` repeats them.
 import type { Tensor } from '../kernels/backend.ts';
 import { LeakyReLU } from '../nn/layers.ts';
-import type { Sequential } from '../nn/sequential.ts';
+import type { Model } from '../nn/model.ts';
 import { Tape, Variable } from '../nn/tape.ts';
 import type { BatchSource } from './fit.ts';
 
@@ -26,7 +26,7 @@ export interface LayerDiagnostics {
 }
 
 /** Every parameter's values, in model.parameters() order: the "before" of an epoch's update ratio. */
-export async function snapshotParameters<T extends Tensor>(model: Sequential<T>): Promise<Float64Array[]> {
+export async function snapshotParameters<T extends Tensor>(model: Model<T>): Promise<Float64Array[]> {
   const out: Float64Array[] = [];
   for (const p of model.parameters()) out.push(await model.backend.toArray(p.value));
   return out;
@@ -46,21 +46,21 @@ export function deadShare(values: ArrayLike<number>, units: number): number {
 }
 
 /** The diagnostics after an epoch that started from parameters `before`. */
-export async function diagnose<T extends Tensor>(model: Sequential<T>, source: BatchSource, before: Float64Array[]): Promise<LayerDiagnostics[]> {
+export async function diagnose<T extends Tensor>(model: Model<T>, source: BatchSource, before: Float64Array[]): Promise<LayerDiagnostics[]> {
   const b = model.backend;
   const n = Math.min(DIAGNOSTIC_BATCH, source.count);
-  const shape = model.spec.inputShape;
+  const shape = model.inputShape;
   const x = new Float32Array(n * shape.reduce((a, c) => a * c, 1));
   const targets = new Float32Array(n * source.classes);
   source.fill(Uint32Array.from({ length: n }, (_, i) => i), x, targets);
   const tape = new Tape(b);
   const out: LayerDiagnostics[] = [];
-  let h = new Variable(tape.keep(b.fromArray(x, [n, ...shape])), false);
-  for (const layer of model.layers) {
-    h = layer.forward(tape, h, { training: false, step: 0 });
-    if (layer instanceof LeakyReLU && layer.alpha === 0) out.push({ layer: layer.name, deadReluShare: deadShare(await b.toArray(h.value), h.shape[h.shape.length - 1]) });
-  }
-  model.loss(tape, h, tape.keep(b.fromArray(targets, [n, source.classes])));
+  const relus: [string, Variable<T>][] = [];
+  const logits = model.forward(tape, new Variable(tape.keep(b.fromArray(x, [n, ...shape])), false), { training: false, step: 0 }, (layer, h) => {
+    if (layer instanceof LeakyReLU && layer.alpha === 0) relus.push([layer.name, h]);
+  });
+  for (const [layer, h] of relus) out.push({ layer, deadReluShare: deadShare(await b.toArray(h.value), h.shape[h.shape.length - 1]) });
+  model.loss(tape, logits, tape.keep(b.fromArray(targets, [n, source.classes])));
   tape.backward();
   const params = model.parameters();
   let k = 0;

@@ -8,7 +8,7 @@ import type { LossName, Tensor } from '../kernels/backend.ts';
 import { atClip, crossEntropySum } from '../kernels/cross-entropy.ref.ts';
 import { mulberry32 } from '../nn/init.ts';
 import type { Optimizer } from '../nn/optimizers.ts';
-import { DEFAULT_LOSS, type Sequential } from '../nn/sequential.ts';
+import { DEFAULT_LOSS, type Model } from '../nn/model.ts';
 import { Tape } from '../nn/tape.ts';
 import { trainStep } from '../nn/train-step.ts';
 
@@ -140,7 +140,7 @@ export interface EpochProgress {
  * loss, with the count wentDead reads.
  */
 export async function trainEpoch<T extends Tensor>(
-  model: Sequential<T>,
+  model: Model<T>,
   optimizer: Optimizer<T>,
   source: BatchSource,
   order: Uint32Array,
@@ -149,7 +149,7 @@ export async function trainEpoch<T extends Tensor>(
 ): Promise<EpochTally> {
   const b = model.backend;
   const width = model.classes;
-  const inputShape = model.spec.inputShape;
+  const inputShape = model.inputShape;
   const staging = new Staging<T>(source, inputShape[0] * inputShape[1] * inputShape[2]);
   const all = b.empty([order.length, width]);
   const t: EpochTally = { loss: 0, correct: 0, count: 0, atClip: 0 };
@@ -187,7 +187,7 @@ export async function trainEpoch<T extends Tensor>(
  * returns the probabilities, N×classes, read back once at the end.
  */
 export async function predictAll<T extends Tensor>(
-  model: Sequential<T>,
+  model: Model<T>,
   source: BatchSource,
   opts: { indices?: Uint32Array; batchSize?: number; onProgress?: (done: number) => void } = {},
 ): Promise<Float32Array> {
@@ -195,7 +195,7 @@ export async function predictAll<T extends Tensor>(
   const indices = opts.indices ?? Uint32Array.from({ length: source.count }, (_, i) => i);
   const batchSize = b.inferenceBatch(model.largestActivation(), opts.batchSize);
   const width = model.classes;
-  const inputShape = model.spec.inputShape;
+  const inputShape = model.inputShape;
   const staging = new Staging<T>(source, inputShape[0] * inputShape[1] * inputShape[2]);
   const all = b.empty([indices.length, width]);
   const tape = new Tape(b);

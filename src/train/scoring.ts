@@ -6,7 +6,8 @@ import { describeShape, type Dataset, type SampleShape } from '../data/dataset.t
 import { outputClasses } from '../data/labels.ts';
 import type { PreprocessStepName } from '../data/preprocess.ts';
 import type { Backend, Tensor } from '../kernels/backend.ts';
-import type { Sequential } from '../nn/sequential.ts';
+import type { Model } from '../nn/model.ts';
+import type { GraphSpec } from '../nn/spec.ts';
 import { InputError } from '../errors.ts';
 import { applyTemperature } from './calibration.ts';
 import { loadCheckpoint, modelFromCheckpoint, type LoadedCheckpoint } from './checkpoint.ts';
@@ -54,7 +55,7 @@ export async function loadScoring(weights: string, choices: ScoringChoices): Pro
 }
 
 /** The checkpoint's model on `backend`; a file without model_config takes --model's network at `shape`. */
-export function scoringModel<T extends Tensor>(s: Scoring, backend: Backend<T>, shape: SampleShape): Sequential<T> {
+export function scoringModel<T extends Tensor>(s: Scoring, backend: Backend<T>, shape: SampleShape): Model<T> {
   return modelFromCheckpoint(s.weights, s.checkpoint, backend, (classes) => s.architecture.spec(classes, shape));
 }
 
@@ -67,8 +68,15 @@ export function calibrated(probs: Float32Array, width: number, checkpoint: Pick<
   return checkpoint.temperature === null ? probs : applyTemperature(probs, width, checkpoint.temperature);
 }
 
+/** The shape of the one input the commands feed a network, the cutouts: a graph of several inputs needs more than --data gives. */
+export function imageInputShape(weights: string, graph: GraphSpec): readonly number[] {
+  const inputs = graph.inputs;
+  if (inputs.length !== 1) throw new InputError(`${weights}: the network takes ${inputs.length} inputs (${inputs.map((i) => `'${i.name}' ${i.shape.join('×')}`).join(', ')}); --data gives it one, the cutouts`);
+  return inputs[0].shape;
+}
+
 /** The data must come out of their preprocessing at the network's input shape. */
-export function checkInput(weights: string, inputShape: readonly number[], dataset: Dataset, preprocess: string): void {
-  if (inputShape.join('×') === describeShape(dataset.shape)) return;
-  throw new InputError(`${weights}: the network takes ${inputShape.join('×')} inputs, but ${dataset.source} gives ${describeShape(dataset.shape)} after preprocessing ${preprocess}`);
+export function checkInput(weights: string, shape: readonly number[], dataset: Dataset, preprocess: string): void {
+  if (shape.join('×') === describeShape(dataset.shape)) return;
+  throw new InputError(`${weights}: the network takes ${shape.join('×')} inputs, but ${dataset.source} gives ${describeShape(dataset.shape)} after preprocessing ${preprocess}`);
 }

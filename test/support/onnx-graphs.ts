@@ -4,7 +4,7 @@
 // Add nodes, a Reshape for Flatten) and PyTorch's (N×C×H×W throughout, a
 // Flatten in (c, h, w) order, Linear as Gemm with transB). ONNX Runtime is
 // what they are checked against, so a fault in writing them shows there.
-import { attributes, encodeModel, floatTensor, onnx, type OnnxNode, type OnnxTensor } from '../../src/io/onnx-proto.ts';
+import { attributes, encodeModel, floatTensor, int64Tensor, onnx, type OnnxNode, type OnnxTensor } from '../../src/io/onnx-proto.ts';
 
 type Attrs = Parameters<typeof attributes>[0];
 
@@ -30,8 +30,7 @@ export class GraphWriter {
 
   /** An int64 constant in raw_data, as tf2onnx stores a Reshape's shape. */
   int64(name: string, values: number[]): string {
-    const raw = new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer);
-    this.initializer.push({ name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, rawData: raw });
+    this.initializer.push(int64Tensor(name, values));
     return name;
   }
 
@@ -127,9 +126,9 @@ export function pytorchGraph(random: () => number, head: 'flatten' | 'global-poo
  * PyTorch writes it (N×C×H×W): `triplet` 3×8×8 through a conv 3×3 'same' +
  * ReLU and a 2×2 max pool, whose output feeds both a Flatten in (c, h, w)
  * order and a GlobalAveragePool + Squeeze; `metadata` (4 values) through a
- * MatMul, a Mul by a constant scale, an Add for the bias and a ReLU; the
- * three concatenated (64 + 4 + 6), a dense layer of 5 with ReLU, one
- * sigmoid unit.
+ * MatMul, a Mul by a constant scale, an Add for the bias and a ReLU, then
+ * Unsqueezed to N×6×1×1 for a 1×1 conv + ReLU and flattened; the three
+ * concatenated (64 + 4 + 6), a dense layer of 5 with ReLU, one sigmoid unit.
  */
 export function twoInputGraph(random: () => number): Uint8Array {
   const g = new GraphWriter(random, 'triplet');
@@ -143,7 +142,11 @@ export function twoInputGraph(random: () => number): Uint8Array {
     .node('Mul', '/meta/Mul', [g.constant('meta.scale', [6], 0.5, 2)])
     .node('Add', '/meta/Add', [g.constant('meta.bias', [6])])
     .node('Relu', '/meta/Relu')
-    .on(['/Flatten', '/gap/Squeeze', '/meta/Relu'], 'Concat', '/Concat', [], { axis: 1 })
+    .node('Unsqueeze', '/meta/Unsqueeze', [g.int64('unsqueeze_axes', [2, 3])])
+    .node('Conv', '/meta/pixel/Conv', [g.constant('meta.pixel.weight', [6, 6, 1, 1]), g.constant('meta.pixel.bias', [6])], { kernel_shape: [1, 1] })
+    .node('Relu', '/meta/pixel/Relu')
+    .node('Flatten', '/meta/Flatten', [], { axis: 1 })
+    .on(['/Flatten', '/gap/Squeeze', '/meta/Flatten'], 'Concat', '/Concat', [], { axis: 1 })
     .node('Gemm', '/fc/Gemm', [g.constant('fc.weight', [5, 74]), g.constant('fc.bias', [5])], { transB: 1 })
     .node('Relu', '/fc/Relu')
     .node('Gemm', '/out/Gemm', [g.constant('out.weight', [1, 5]), g.constant('out.bias', [1])], { transB: 1 })

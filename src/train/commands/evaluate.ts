@@ -13,7 +13,7 @@ import { loadCheckpoint, modelFromCheckpoint } from '../checkpoint.ts';
 import { numberOption, parseOptions, type Command } from '../command.ts';
 import { loadRunData } from '../data.ts';
 import { InputError, UsageError } from '../../errors.ts';
-import { calibrated } from '../scoring.ts';
+import { calibrated, checkInput, imageInputShape } from '../scoring.ts';
 import { predictAll, tally, type Tally } from '../fit.ts';
 import { preprocessOption, savedLoss } from '../config.ts';
 import { MODEL_CHOICES, resolveModel } from '../model-choice.ts';
@@ -88,9 +88,7 @@ async function run(argv: string[]): Promise<void> {
   const g = await openEngine();
   try {
     const model = modelFromCheckpoint(weights!, ckpt, gpuBackend(g), (classes) => fallback.spec(classes, data.dataset.shape));
-    if (model.spec.inputShape.join('×') !== data.dataset.shape.join('×')) {
-      throw new InputError(`${weights}: the network takes ${model.spec.inputShape.join('×')} inputs, but ${data.dataset.source} gives ${data.dataset.shape.join('×')} after preprocessing ${preprocess}`);
-    }
+    checkInput(weights!, imageInputShape(weights!, model.graph), data.dataset, preprocess);
     const labels = scheme ?? 'binary';
     const classes = classNames(labels).length;
     if (model.classes === 1 ? labels !== 'binary' : model.classes !== classes) throw new InputError(`${weights}: the model has ${model.classes} output${model.classes === 1 ? ' (p_real)' : 's'} but --labels ${labels} has ${classes} classes`);

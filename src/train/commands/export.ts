@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { NETWORK_STEPS } from '../../data/samples.ts';
 import { UsageError } from '../../errors.ts';
 import { writeFileAtomic } from '../../io/atomic-file.ts';
-import { exportOnnx, INPUT_NAME, OUTPUT_NAME } from '../../io/onnx-export.ts';
+import { exportOnnx, INPUT_NAME, onnxGraphOf, OUTPUT_NAME } from '../../io/onnx-export.ts';
 import { LAYOUTS, type Layout } from '../../io/onnx-layout.ts';
 import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from '../../io/onnx-proto.ts';
 import { checkOutputFile } from '../../io/output-path.ts';
@@ -33,7 +33,8 @@ options:
   --preprocess NAME       ${NETWORK_STEPS.join(', ')}: the step recorded with the model
                           [the checkpoint's own, else scale255]
 
-The graph takes '${INPUT_NAME}' (float32, any batch size, after the preprocessing step) and gives
+The graph takes '${INPUT_NAME}' (float32, any batch size, after the preprocessing step; a graph
+model's inputs keep their own names) and gives
 '${OUTPUT_NAME}' (the softmax or sigmoid applied). Its metadata_props record preprocess, classes
 (the probabilities' names, as predict's columns: p_real for a one-unit sigmoid) and layout.
 
@@ -65,11 +66,10 @@ async function run(argv: string[]): Promise<void> {
   const model = modelFromCheckpoint(weights, ckpt, cpuBackend, fallback);
   const preprocess = chosen ?? ckpt.preprocess ?? 'scale255';
   const classes = probabilityColumns(model.classes).names.map((n) => `p_${n}`);
-  const bytes = exportOnnx(model.spec, await model.getWeights(), { layout, opset, preprocess, classes });
+  const bytes = exportOnnx(model.architecture, await model.getWeights(), { layout, opset, preprocess, classes });
   await writeFileAtomic(values.out!, bytes);
-  const [H, W, C] = model.spec.inputShape;
-  const shape = layout === 'nhwc' ? `N×${H}×${W}×${C}` : `N×${C}×${H}×${W}`;
-  console.log(`wrote ${values.out} (${(bytes.length / 1e6).toFixed(1)} MB, opset ${opset}): '${INPUT_NAME}' ${shape} after ${preprocess} → '${OUTPUT_NAME}' ${classes.join(', ')}`);
+  const shapes = onnxGraphOf(model.architecture).inputs.map(({ name, shape: [H, W, C] }) => `'${name}' ${C === undefined ? `N×${H}` : layout === 'nhwc' ? `N×${H}×${W}×${C}` : `N×${C}×${H}×${W}`}`);
+  console.log(`wrote ${values.out} (${(bytes.length / 1e6).toFixed(1)} MB, opset ${opset}): ${shapes.join(', ')} after ${preprocess} → '${OUTPUT_NAME}' ${classes.join(', ')}`);
 }
 
 const command: Command = { name: 'export', help, run };

@@ -15,7 +15,7 @@ import { MODEL_CHOICES } from '../model-choice.ts';
 import { NETWORK_STEPS } from '../../data/samples.ts';
 import { predictAll } from '../fit.ts';
 import { progress } from '../progress.ts';
-import { ALERT_FIELDS, calibrated, checkInput, FLOAT32_DIGITS, loadScoring, probabilityColumns, scoringChoices, scoringModel } from '../scoring.ts';
+import { ALERT_FIELDS, calibrated, checkInput, FLOAT32_DIGITS, imageInputShape, loadScoring, probabilityColumns, scoringChoices, scoringModel } from '../scoring.ts';
 
 const help = `handscan predict: score cutouts with a trained network
 
@@ -71,7 +71,7 @@ async function run(argv: string[]): Promise<void> {
   const g = await openEngine({ inferenceBatch: batchSize });
   try {
     const net = scoringModel(scoring, gpuBackend(g), dataset.shape);
-    checkInput(values.weights!, net.spec.inputShape, dataset, preprocess);
+    checkInput(values.weights!, imageInputShape(values.weights!, net.graph), dataset, preprocess);
     const { labels, names } = probabilityColumns(net.classes);
     const n = sampleCount(dataset);
     const source = inferenceSource(dataset, net.classes);

@@ -12,10 +12,12 @@ import { cpuBackend } from '../../kernels/cpu-backend.ts';
 import { gpuBackend } from '../../kernels/gpu-backend.ts';
 import { checkOutputFolder } from '../../io/output-path.ts';
 import { openEngine } from '../../platform/node/engine.ts';
-import type { ModelSpec } from '../../nn/spec.ts';
+import { graphOf } from '../../nn/model.ts';
+import { isGraph, type Architecture } from '../../nn/spec.ts';
 import { makeOptimizer } from '../../nn/optimizers.ts';
-import { Sequential } from '../../nn/sequential.ts';
-import { applyWeights, loadCheckpoint, saveCheckpoint, type TrainingState } from '../checkpoint.ts';
+import { buildModel } from '../../nn/sequential.ts';
+import { applyWeights, loadCheckpoint, saveCheckpoint, type LoadedCheckpoint, type TrainingState } from '../checkpoint.ts';
+import { checkInput, imageInputShape } from '../scoring.ts';
 import { parseOptions, type Command } from '../command.ts';
 import { describeConfig, LATER_DEFAULTS, resolveConfig, savedLoss, TRAIN_OPTIONS, type RunConfig } from '../config.ts';
 import { classWeights, describeClassWeight } from '../class-weight.ts';
@@ -36,6 +38,9 @@ const help = `handscan train: train a network and report on its test set
 usage: tsx src/train/main.ts train [options]      (npm start runs this with the defaults)
 
 options:
+  --init-weights FILE       fine-tune: start from this checkpoint's architecture and weights (a
+                            Handscan or Keras HDF5 file, or an ONNX model), its preprocessing by
+                            default; Adam at 3e-4 unless told. Instead of --model
   --model NAME|FILE.json    initial: the paper's initial network (RMSprop); tuned: its tuned one
                             (Adam, dropout); braai: ZTF's VGG6 (Adam at 3e-4, one sigmoid output,
                             binary labels); or a Keras Sequential architecture file
@@ -96,6 +101,8 @@ async function run(argv: string[]): Promise<void> {
   let config: RunConfig;
   let state: TrainingState | null = null;
   let dir: string;
+  // The checkpoint a fine-tuning run starts from.
+  let init: LoadedCheckpoint | null = null;
   if (values.resume) {
     const allowed = new Set(['resume', 'out', 'epochs', 'dry-run', 'verbose']);
     const extra = Object.keys(values).filter((k) => !allowed.has(k));
@@ -107,10 +114,16 @@ async function run(argv: string[]): Promise<void> {
     if (!state) throw new InputError(`${last}: a checkpoint without training state (a Keras file?) cannot be resumed`);
     // A run saved before --preprocess existed read uint8 cutouts through scale255.
     config = { ...LATER_DEFAULTS, ...state.config, preprocess: state.config.preprocess ?? 'scale255', loss: savedLoss(state.config), epochs: values.epochs === undefined ? state.config.epochs : resolveConfig({ epochs: values.epochs }, true).epochs };
+    if (config.initWeights !== null) init = await loadCheckpoint(config.initWeights);
   } else {
     // The preset's default depends on the adapter: resolved again once it is known.
     config = resolveConfig(values, true);
-    dir = values.out ?? join('runs', `${basename(config.model).replace(/\.architecture\.json$|\.json$/, '')}-${config.labels}-seed${config.seed}`);
+    if (config.initWeights !== null) {
+      init = await loadCheckpoint(config.initWeights);
+      config = resolveConfig(values, true, init.preprocess ?? 'scale255');
+    }
+    const stem = basename(config.model).replace(/\.architecture\.json$|\.(json|h5|hdf5|keras|onnx)$/, '');
+    dir = values.out ?? join('runs', `${stem}${config.initWeights === null ? '' : '-finetuned'}-${config.labels}-seed${config.seed}`);
     if (existsSync(join(dir, 'last.h5')) && !values['dry-run']) {
       throw new UsageError(`train: ${dir} already holds a run; continue it with --resume --out ${dir}, or choose another --out`);
     }
@@ -120,8 +133,8 @@ async function run(argv: string[]): Promise<void> {
   const labels = labelsFor(data.dataset, config.labels);
   // Checked before the GPU opens too: the network must fit the data and the labels.
   const classes = classNames(config.labels).length;
-  const spec = resolveModel('train', config.model).spec(classes, data.dataset.shape);
-  checkOutputs(config, Sequential.build(spec, cpuBackend, 0).classes, classes);
+  const architecture = init ? initialArchitecture(config.initWeights!, init, data.dataset) : resolveModel('train', config.model).spec(classes, data.dataset.shape);
+  checkOutputs(config, buildModel(architecture, cpuBackend, 0).classes, classes);
   const splitPath = join(dir, 'split.json');
   const split: Split = existsSync(splitPath) ? loadSplit(splitPath, data.dataset) : stratifiedSplit(data.dataset.labels, config.seed);
 
@@ -129,14 +142,14 @@ async function run(argv: string[]): Promise<void> {
   try {
     console.log(`WebGPU adapter: ${g.info.name}${g.info.software ? ' (software: a CPU Vulkan driver)' : ''}`);
     if (state) console.log(`resuming ${dir} after epoch ${state.epoch}`);
-    else config = resolveConfig(values, g.info.software);
+    else config = resolveConfig(values, g.info.software, config.preprocess);
     console.log(describeConfig(config));
     console.log(`data          ${data.dataset.source}: ${sampleCount(data.dataset).toLocaleString('en-US')} cutouts (${describeCounts(labels, config.labels)})`);
     console.log(`split         ${split.train.length} train / ${split.validation.length} validation / ${split.test.length} test (seeded, stratified)`);
     if (values['dry-run']) return;
     mkdirSync(dir, { recursive: true });
     if (!existsSync(splitPath)) await saveSplit(splitPath, split, data.dataset);
-    await trainRun(g, dir, config, spec, state, data.dataset, split, data.simulated, Boolean(values.verbose));
+    await trainRun(g, dir, config, architecture, init, state, data.dataset, split, data.simulated, Boolean(values.verbose));
   } finally {
     g.destroy();
   }
@@ -148,6 +161,14 @@ function uncalibrated(probs: Float32Array, labels: Int32Array, scheme: RunConfig
   return { ece, brier };
 }
 
+/** A fine-tuning run's architecture: the checkpoint's own, at the data's shape. */
+function initialArchitecture(path: string, init: LoadedCheckpoint, dataset: Dataset): Architecture {
+  const architecture = init.graph ?? init.spec;
+  if (!architecture) throw new InputError(`checkpoint ${path}: holds weights without a model_config, so no architecture to fine-tune; train it from --model instead`);
+  checkInput(path, imageInputShape(path, isGraph(architecture) ? architecture : graphOf(architecture)), dataset, dataset.preprocess);
+  return architecture;
+}
+
 /** A sigmoid head (1 output) trains on binary labels; a softmax head needs one output per class. */
 function checkOutputs(config: RunConfig, outputs: number, classes: number): void {
   if (outputs === 1 ? config.labels === 'binary' : outputs === classes) return;
@@ -155,10 +176,10 @@ function checkOutputs(config: RunConfig, outputs: number, classes: number): void
   throw new UsageError(`train: ${config.model} has ${has}, but --labels ${config.labels} has ${classes} classes`);
 }
 
-async function trainRun(g: Engine, dir: string, config: RunConfig, spec: ModelSpec, resumed: TrainingState | null, dataset: Dataset, split: Split, simulated: boolean, verbose: boolean): Promise<void> {
+async function trainRun(g: Engine, dir: string, config: RunConfig, architecture: Architecture, init: LoadedCheckpoint | null, resumed: TrainingState | null, dataset: Dataset, split: Split, simulated: boolean, verbose: boolean): Promise<void> {
   const adapter = g.info.name;
   const backend = gpuBackend(g);
-  const model = Sequential.build(spec, backend, config.seed, config.loss);
+  const model = buildModel(architecture, backend, config.seed, config.loss);
   const largestBatch = Math.floor(g.maxTensorBytes / (4 * model.largestActivation()));
   if (config.batchSize > largestBatch) throw new UsageError(`train: --batch-size ${config.batchSize} does not fit this adapter's ${(g.maxTensorBytes / 2 ** 20).toFixed(0)} MiB buffers; at most ${largestBatch}`);
   const optimizer = makeOptimizer(config.optimizer, backend, model.parameters(), config.lr);
@@ -176,6 +197,7 @@ async function trainRun(g: Engine, dir: string, config: RunConfig, spec: ModelSp
     applyWeights(lastPath, model, ckpt.weights);
     optimizer.setState(resumed.optimizer);
   } else {
+    if (init) applyWeights(config.initWeights!, model, init.weights);
     console.log(model.summary());
   }
   const started = performance.now();
