@@ -36,7 +36,7 @@ const CAPTION_HEIGHT = 14;
 const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** One cutout's pixels as 8-bit H×W×C: uint8 as stored, float through the stretch. */
-function displayPixels(dataset: Dataset, index: number, stretch: DisplayStretch): ArrayLike<number> {
+export function displayPixels(dataset: Dataset, index: number, stretch: DisplayStretch): ArrayLike<number> {
   const values = valuesPerSample(dataset.shape);
   const pixels = dataset.images.subarray(index * values, (index + 1) * values);
   if (pixels instanceof Uint8Array) return pixels;
