@@ -66,6 +66,13 @@ export function labelOf(originalClass: number, scheme: LabelScheme): number {
   return scheme === 'binary' ? BINARY_OF[originalClass] : scheme === 'visual' ? VISUAL_OF[originalClass] : originalClass;
 }
 
+/** Which classes of `scheme` are real (the positive class of the paper): evaluate sums their probabilities into p(real). */
+export function realClasses(scheme: LabelScheme): number[] {
+  return classNames(scheme)
+    .map((_, c) => c)
+    .filter((c) => (scheme === 'binary' ? c === 1 : scheme === 'visual' ? c === 2 : labelOf(c, 'binary') === 1));
+}
+
 /**
  * Finds the class a cutout folder's name stands for: one of the ten original
  * names, or `real` / `not-real`, ignoring case, spaces, '-' and '_'

@@ -1,7 +1,7 @@
 // One optimisation step on any backend: forward, fused loss, backward, update.
 import type { Tensor } from '../kernels/backend.ts';
 import type { Optimizer } from './optimizers.ts';
-import type { Model } from './model.ts';
+import { constantInputs, type Inputs, type Model } from './model.ts';
 import { Variable, type Tape } from './tape.ts';
 
 /**
@@ -17,8 +17,8 @@ import { Variable, type Tape } from './tape.ts';
  * the loss sees a stand-in for the logits, and the scaled gradient flows on
  * to the real ones.
  */
-export function trainStep<T extends Tensor>(tape: Tape<T>, model: Model<T>, optimizer: Optimizer<T>, x: T, targets: T, step: number, weights?: T): T {
-  const logits = model.forward(tape, new Variable(x, false), { training: true, step });
+export function trainStep<T extends Tensor>(tape: Tape<T>, model: Model<T>, optimizer: Optimizer<T>, x: Inputs<T>, targets: T, step: number, weights?: T): T {
+  const logits = model.forward(tape, constantInputs(x), { training: true, step });
   let lossInput = logits;
   if (weights) {
     const standIn = new Variable(logits.value, logits.requiresGrad);

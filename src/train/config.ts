@@ -66,10 +66,12 @@ export interface RunConfig {
   calibrate: 'none' | 'temperature';
   /** Fine-tuning: the checkpoint (HDF5 or ONNX) whose architecture and weights the run starts from; `model` is then its path. */
   initWeights: string | null;
+  /** A labels file of `handscan scan`: the run trains on the candidates of `data` it labels, `labels` being its scheme. */
+  scanLabels: string | null;
 }
 
 /** Options added after runs were first saved, as a saved run without them trained. */
-export const LATER_DEFAULTS: Pick<RunConfig, 'classWeight' | 'lrSchedule' | 'lrFactor' | 'lrPatience' | 'patience' | 'calibrate' | 'initWeights'> = {
+export const LATER_DEFAULTS: Pick<RunConfig, 'classWeight' | 'lrSchedule' | 'lrFactor' | 'lrPatience' | 'patience' | 'calibrate' | 'initWeights' | 'scanLabels'> = {
   classWeight: 'none',
   lrSchedule: 'constant',
   lrFactor: 0.1,
@@ -77,6 +79,7 @@ export const LATER_DEFAULTS: Pick<RunConfig, 'classWeight' | 'lrSchedule' | 'lrF
   patience: null,
   calibrate: 'none',
   initWeights: null,
+  scanLabels: null,
 };
 
 /**
@@ -143,7 +146,13 @@ function choice<T extends string>(name: string, value: string | undefined, allow
  * Resolves the options over a preset. `software` says whether the adapter is
  * a CPU implementation: then the default preset is 'quick', else 'paper'.
  */
-export function resolveConfig(values: Record<string, string | boolean | undefined>, software: boolean, preprocess: PreprocessStepName = 'scale255'): RunConfig {
+/** What the run's files say before the options are resolved: a fine-tuned checkpoint's preprocessing, a labels file's scheme. */
+export interface FileDefaults {
+  preprocess?: PreprocessStepName;
+  scanLabels?: { path: string; scheme: LabelScheme };
+}
+
+export function resolveConfig(values: Record<string, string | boolean | undefined>, software: boolean, files: FileDefaults = {}): RunConfig {
   const str = (k: string) => values[k] as string | undefined;
   const initWeights = str('init-weights') ?? null;
   if (initWeights !== null && str('model') !== undefined) throw new UsageError('train: --init-weights gives the architecture with the weights; drop --model');
@@ -151,13 +160,13 @@ export function resolveConfig(values: Record<string, string | boolean | undefine
   const model = initWeights === null ? resolveModel('train', str('model')) : { label: initWeights, builtIn: null };
   const preset = choice('preset', str('preset'), PRESET_NAMES, software ? 'quick' : 'paper');
   const base = preset === 'paper' ? paperProtocol(model.builtIn) : quickProtocol(model.builtIn);
-  const labels = str('labels') ?? 'binary';
+  const labels = files.scanLabels?.scheme ?? str('labels') ?? 'binary';
   if (!isLabelScheme(labels)) throw new UsageError(`train: --labels must be one of ${LABEL_SCHEMES.join(', ')}, got '${labels}'`);
   const positiveInt = (v: number) => Number.isInteger(v) && v > 0;
   const samples = str('samples-per-epoch');
   return {
     model: model.label,
-    preprocess: preprocessOption('train', str('preprocess'), preprocess),
+    preprocess: preprocessOption('train', str('preprocess'), files.preprocess ?? 'scale255'),
     labels,
     optimizer: choice('optimizer', str('optimizer'), OPTIMIZER_NAMES, base.optimizer),
     lr: numberOption('train', 'lr', str('lr'), base.lr, (v) => v > 0 && v < 10, 'a learning rate in (0, 10)'),
@@ -177,6 +186,7 @@ export function resolveConfig(values: Record<string, string | boolean | undefine
     calibrate: choice('calibrate', str('calibrate'), ['none', 'temperature'] as const, LATER_DEFAULTS.calibrate),
     patience: str('patience') === undefined ? null : numberOption('train', 'patience', str('patience'), 0, positiveInt, 'a positive integer'),
     initWeights,
+    scanLabels: files.scanLabels?.path ?? null,
   };
 }
 
@@ -187,7 +197,7 @@ export function describeConfig(c: RunConfig): string {
     `preset        ${c.preset}${c.preset === 'quick' ? ' (a short budget for a CPU; --preset paper runs the paper\'s full protocol)' : ''}`,
     `model         ${c.initWeights === null ? c.model : `${c.initWeights}: its architecture and weights, fine-tuned`}`,
     `preprocess    ${c.preprocess}`,
-    `labels        ${c.labels}`,
+    `labels        ${c.labels}${c.scanLabels === null ? '' : ` (scanned: ${c.scanLabels})`}`,
     `optimizer     ${c.optimizer} (lr ${c.lr}, Keras 2 defaults otherwise)`,
     `lr schedule   ${c.lrSchedule === 'plateau' ? `plateau (×${c.lrFactor} after ${c.lrPatience} epochs without a lower val_loss)` : c.lrSchedule === 'cosine' ? 'cosine decay per epoch towards 0' : 'constant'}`,
     `early stop    ${c.patience === null ? 'no' : `after ${c.patience} epoch${c.patience === 1 ? '' : 's'} without a lower val_loss`}`,

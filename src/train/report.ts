@@ -1,7 +1,7 @@
 // A run's report: every figure in report.json, the paper's table beside ours
 // in report.md, and plots (training curves, ROC, confusion matrix).
 import { join } from 'node:path';
-import { classNames, labelOf, type LabelScheme } from '../data/labels.ts';
+import { classNames, realClasses, type LabelScheme } from '../data/labels.ts';
 import { writeFileAtomic } from '../io/atomic-file.ts';
 import { argmaxRows, binaryMetrics, multiclassMetrics, rocAuc, rocCurve, thresholdForRecall, type BinaryMetrics, type MulticlassMetrics, type RocPoint } from './metrics.ts';
 import { calibration, type Calibration } from './calibration.ts';
@@ -25,12 +25,6 @@ export interface Evaluation {
   binary: BinaryEvaluation;
   /** For the visual and original label schemes. */
   multiclass?: MulticlassMetrics & { classes: readonly string[] };
-}
-
-/** Which classes of `scheme` are real (the positive class of the paper). */
-function realClasses(scheme: LabelScheme): number[] {
-  const names = classNames(scheme);
-  return names.map((_, c) => c).filter((c) => (scheme === 'binary' ? c === 1 : scheme === 'visual' ? c === 2 : labelOf(c, 'binary') === 1));
 }
 
 function thin(curve: RocPoint[], max = 500): RocPoint[] {

@@ -6,6 +6,7 @@ import { basename, join } from 'node:path';
 import { describeCounts, labelsFor, sampleCount, type Dataset } from '../../data/dataset.ts';
 import { fitPixelBaseline, scorePixelBaseline } from '../../data/baseline.ts';
 import { classNames } from '../../data/labels.ts';
+import { scanLabelsScheme, scannedDataset } from '../../data/scanned-dataset.ts';
 import { loadSplit, saveSplit, stratifiedSplit, type Split } from '../../data/split.ts';
 import type { Engine } from '../../kernels/engine.ts';
 import { cpuBackend } from '../../kernels/cpu-backend.ts';
@@ -19,7 +20,7 @@ import { buildModel } from '../../nn/sequential.ts';
 import { applyWeights, loadCheckpoint, saveCheckpoint, type LoadedCheckpoint, type TrainingState } from '../checkpoint.ts';
 import { checkInput, imageInputShape } from '../scoring.ts';
 import { parseOptions, type Command } from '../command.ts';
-import { describeConfig, LATER_DEFAULTS, resolveConfig, savedLoss, TRAIN_OPTIONS, type RunConfig } from '../config.ts';
+import { describeConfig, LATER_DEFAULTS, type FileDefaults, resolveConfig, savedLoss, TRAIN_OPTIONS, type RunConfig } from '../config.ts';
 import { classWeights, describeClassWeight } from '../class-weight.ts';
 import { scheduledLr, stopsEarly } from '../lr-schedule.ts';
 import { applyTemperature, fitTemperature, logitsOf } from '../calibration.ts';
@@ -50,7 +51,10 @@ options:
                             [the built-in simulated survey, generated and cached on first use]
   --preprocess NAME         how pixels become the network's input: scale255 (x/255), braai,
                             braai-rows or none (\`handscan preprocess --list\`) [scale255]
-  --labels binary|visual|original   real/bogus (paper), 3 visual or 10 original classes [binary]
+  --labels binary|visual|original|FILE.jsonl   real/bogus (paper), 3 visual or 10 original classes
+                            [binary]; or a labels file of \`handscan scan\`: train on the candidates
+                            of --data it labels (their latest label; unsure left out), in its scheme,
+                            with a split of their own (with --init-weights: fine-tune on the scan)
   --preset paper|quick      paper: the notebook's optimizer, batch size and epochs (50 initial,
                             200 tuned), for a GPU; quick: the same with 6 epochs of 3,072 samples,
                             minutes on a CPU [quick on a software adapter, paper on a GPU]
@@ -101,8 +105,9 @@ async function run(argv: string[]): Promise<void> {
   let config: RunConfig;
   let state: TrainingState | null = null;
   let dir: string;
-  // The checkpoint a fine-tuning run starts from.
+  // The checkpoint a fine-tuning run starts from, and what it and a labels file say.
   let init: LoadedCheckpoint | null = null;
+  let files: FileDefaults = {};
   if (values.resume) {
     const allowed = new Set(['resume', 'out', 'epochs', 'dry-run', 'verbose']);
     const extra = Object.keys(values).filter((k) => !allowed.has(k));
@@ -116,12 +121,10 @@ async function run(argv: string[]): Promise<void> {
     config = { ...LATER_DEFAULTS, ...state.config, preprocess: state.config.preprocess ?? 'scale255', loss: savedLoss(state.config), epochs: values.epochs === undefined ? state.config.epochs : resolveConfig({ epochs: values.epochs }, true).epochs };
     if (config.initWeights !== null) init = await loadCheckpoint(config.initWeights);
   } else {
+    if (values['init-weights'] !== undefined) init = await loadCheckpoint(values['init-weights']);
+    files = { preprocess: init?.preprocess ?? undefined, scanLabels: values.labels?.endsWith('.jsonl') ? { path: values.labels, scheme: scanLabelsScheme(values.labels) } : undefined };
     // The preset's default depends on the adapter: resolved again once it is known.
-    config = resolveConfig(values, true);
-    if (config.initWeights !== null) {
-      init = await loadCheckpoint(config.initWeights);
-      config = resolveConfig(values, true, init.preprocess ?? 'scale255');
-    }
+    config = resolveConfig(values, true, files);
     const stem = basename(config.model).replace(/\.architecture\.json$|\.(json|h5|hdf5|keras|onnx)$/, '');
     dir = values.out ?? join('runs', `${stem}${config.initWeights === null ? '' : '-finetuned'}-${config.labels}-seed${config.seed}`);
     if (existsSync(join(dir, 'last.h5')) && !values['dry-run']) {
@@ -129,7 +132,8 @@ async function run(argv: string[]): Promise<void> {
     }
   }
   checkOutputFolder('train', 'out', dir);
-  const data = await loadRunData(config.data, { preprocess: config.preprocess });
+  const loaded = await loadRunData(config.data, { preprocess: config.preprocess });
+  const data = config.scanLabels === null ? loaded : { ...loaded, dataset: scannedDataset(loaded.dataset, config.scanLabels) };
   const labels = labelsFor(data.dataset, config.labels);
   // Checked before the GPU opens too: the network must fit the data and the labels.
   const classes = classNames(config.labels).length;
@@ -142,7 +146,7 @@ async function run(argv: string[]): Promise<void> {
   try {
     console.log(`WebGPU adapter: ${g.info.name}${g.info.software ? ' (software: a CPU Vulkan driver)' : ''}`);
     if (state) console.log(`resuming ${dir} after epoch ${state.epoch}`);
-    else config = resolveConfig(values, g.info.software, config.preprocess);
+    else config = resolveConfig(values, g.info.software, files);
     console.log(describeConfig(config));
     console.log(`data          ${data.dataset.source}: ${sampleCount(data.dataset).toLocaleString('en-US')} cutouts (${describeCounts(labels, config.labels)})`);
     console.log(`split         ${split.train.length} train / ${split.validation.length} validation / ${split.test.length} test (seeded, stratified)`);
