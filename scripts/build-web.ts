@@ -56,12 +56,12 @@ function buildError(e: unknown): Error {
   return new Error(`browser bundle failed:\n${errors.map((m) => `  ${m.text}${m.location ? ` (line ${m.location.line})` : ''}`).join('\n')}`);
 }
 
-/** Builds web/dist/page.js (the scanning page) and web/dist/kernel-checks.js (the in-browser test's checks). */
+/** Builds web/dist/page.js (the scoring page), web/dist/scan.js (the scanning page of `handscan scan`) and web/dist/kernel-checks.js (the in-browser test's checks). */
 export async function buildWeb(outdir = WEB_DIST): Promise<void> {
   try {
     await build({
       ...BROWSER,
-      entryPoints: { page: join(ROOT, 'web', 'page.ts'), 'kernel-checks': join(ROOT, 'web', 'kernel-checks.ts') },
+      entryPoints: { page: join(ROOT, 'web', 'page.ts'), 'kernel-checks': join(ROOT, 'web', 'kernel-checks.ts'), scan: join(ROOT, 'web', 'scan', 'main.ts') },
       outdir,
       sourcemap: true,
       // test/support/random.ts reads HANDSCAN_TEST_SEED from the environment;
@@ -101,7 +101,7 @@ export async function bundleCore(modules = coreModules()): Promise<string> {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   buildWeb().then(
-    () => console.log(`built ${relative(ROOT, WEB_DIST)}/page.js and kernel-checks.js; serve web/ with \`npm run serve:web\``),
+    () => console.log(`built ${relative(ROOT, WEB_DIST)}/page.js, scan.js and kernel-checks.js; serve web/ with \`npm run serve:web\``),
     (e: Error) => {
       console.error(e.message);
       process.exit(1);

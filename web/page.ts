@@ -5,7 +5,7 @@
 import { predictedClass } from '../src/data/labels.ts';
 import type { Engine } from '../src/kernels/engine.ts';
 import { openEngine } from '../src/platform/browser/engine.ts';
-import { scoreSurvey, type PickedFile, type Scores } from './score.ts';
+import { describeAdapter, scoreSurvey, type PickedFile, type Scores } from './score.ts';
 
 const element = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const form = element<HTMLFormElement>('scan');
@@ -19,14 +19,6 @@ const batch = Number(new URLSearchParams(location.search).get('batch'));
 function setStatus(state: 'busy' | 'ready' | 'done' | 'error', text: string): void {
   status.dataset.state = state;
   status.textContent = text;
-}
-
-function describeAdapter(g: Engine): string {
-  const { name, architecture, subgroups } = g.info;
-  const lanes = subgroups ? (subgroups.min === subgroups.max ? `${subgroups.min}` : `${subgroups.min}-${subgroups.max}`) : 'none';
-  // Chromium names SwiftShader only in the architecture ('google', 'swiftshader').
-  const arch = architecture && !name.includes(architecture) ? ` (${architecture})` : '';
-  return `${name}${arch}; subgroup size ${lanes}; ${g.kernelPath} GEMM kernels`;
 }
 
 /** An engine for one task, closed afterwards (its GPU memory goes with it). */
