@@ -1,6 +1,6 @@
 // The engine can learn: the initial network memorises one fixed batch of 32
 // random inputs with random labels on the GPU path, for a fixed list of seeds.
-// It includes seeds (2, 10, 13, 15, 17, 18) where Keras 2.2's clipped loss
+// Three of them (2, 13, 17) are seeds where Keras 2.2's clipped loss
 // goes dead: RMSprop's first update (about 3.16·lr per weight, its
 // accumulator starting at zero) drives the softmax into the clip, which gates
 // every gradient to zero; from the logits, the default, it recovers.
@@ -16,7 +16,7 @@ import { backendOf, useGpu } from './support/gpu.ts';
 import { randomOneHot, rng } from './support/random.ts';
 
 const gpu = useGpu();
-const SEEDS = [1, 2, 3, 10, 13, 15, 17, 18];
+const SEEDS = [1, 2, 13, 17];
 const TARGET = 0.05;
 const STEPS = 300;
 /** Steps between two readbacks of the loss; training stops at the first one under TARGET. */

@@ -23,8 +23,8 @@ function images(n: number, random: () => number): number[] {
 }
 
 /** Samples drawn per kernel tensor; every bias tensor is sampled whole up to this many. */
-const KERNEL_SAMPLES = 150;
-const BIAS_SAMPLES = 64;
+const KERNEL_SAMPLES = 64;
+const BIAS_SAMPLES = 32;
 /** The largest share of draws that may be skipped for straddling a kink before the check itself is suspect. */
 const MAX_CROSSED_SHARE = 0.1;
 
