@@ -22,8 +22,8 @@ const gpu = useGpu();
 
 /**
  * BTSbot's shape in small: a conv branch on the image, flattened; a dense
- * branch on the metadata, reshaped to a 2×2 image for a 1×1 conv and
- * flattened again (Keras's Reshape); the two added, then concatenated with the raw
+ * branch on the metadata, reshaped to a 2×2 image (Keras's Reshape) for a
+ * 2×2 conv of 4 filters and flattened again; the two added, then concatenated with the raw
  * metadata, batch-normalised, dropped out, one sigmoid unit. Smooth
  * activations only, so that no finite difference crosses a kink.
  */
@@ -38,7 +38,7 @@ export const TWO_INPUTS: GraphSpec = {
     { layer: { type: 'dense', name: 'image_fc', units: 4, useBias: true, activation: 'tanh' }, inputs: ['flat'] },
     { layer: { type: 'dense', name: 'meta_fc', units: 4, useBias: false, activation: 'sigmoid' }, inputs: ['meta'] },
     { layer: { type: 'reshape', name: 'meta_image', targetShape: [2, 2, 1] }, inputs: ['meta_fc'] },
-    { layer: { type: 'conv2d', name: 'meta_conv', filters: 1, kernelSize: [1, 1], strides: [1, 1], padding: 'valid', useBias: true, activation: 'tanh' }, inputs: ['meta_image'] },
+    { layer: { type: 'conv2d', name: 'meta_conv', filters: 4, kernelSize: [2, 2], strides: [1, 1], padding: 'valid', useBias: true, activation: 'tanh' }, inputs: ['meta_image'] },
     { layer: { type: 'flatten', name: 'meta_flat' }, inputs: ['meta_conv'] },
     { layer: { type: 'add', name: 'sum' }, inputs: ['image_fc', 'meta_flat'] },
     { layer: { type: 'concat', name: 'joined' }, inputs: ['sum', 'meta'] },
@@ -148,7 +148,7 @@ function kerasFunctional(): object {
         layer('Dense', { name: 'image_fc', units: 4, activation: 'tanh', use_bias: true }, ['flat']),
         layer('Dense', { name: 'meta_fc', units: 4, activation: 'sigmoid', use_bias: false }, ['meta']),
         layer('Reshape', { name: 'meta_image', target_shape: [2, 2, 1] }, ['meta_fc']),
-        layer('Conv2D', { name: 'meta_conv', filters: 1, kernel_size: [1, 1], strides: [1, 1], padding: 'valid', data_format: 'channels_last', activation: 'tanh', use_bias: true }, ['meta_image']),
+        layer('Conv2D', { name: 'meta_conv', filters: 4, kernel_size: [2, 2], strides: [1, 1], padding: 'valid', data_format: 'channels_last', activation: 'tanh', use_bias: true }, ['meta_image']),
         layer('Flatten', { name: 'meta_flat', data_format: 'channels_last' }, ['meta_conv']),
         layer('Add', { name: 'sum' }, ['image_fc', 'meta_flat']),
         layer('Concatenate', { name: 'joined', axis: -1 }, ['sum', 'meta']),
